@@ -1,0 +1,78 @@
+//! Domain events as they travel: through the outbox, over NATS, into webhooks.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::actor::Actor;
+
+/// The current envelope schema version; bump when a field's meaning changes.
+pub const SCHEMA_VERSION: u16 = 1;
+
+/// One domain event. `event` is `{object}.{action}`, e.g. `opportunity.stage_changed`.
+/// `data` is the record after the change (with its `version`), `changes` the field diff.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct EventEnvelope {
+    pub event_id: Uuid,
+    pub event: String,
+    pub object: String,
+    pub record_id: Uuid,
+    pub tenant_id: Uuid,
+    pub actor_id: Option<Uuid>,
+    pub occurred_at: DateTime<Utc>,
+    pub schema_version: u16,
+    pub data: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Value>,
+}
+
+impl EventEnvelope {
+    pub fn new(actor: &Actor, object: &str, action: &str, record_id: Uuid, data: Value) -> Self {
+        EventEnvelope {
+            event_id: crate::new_id(),
+            event: format!("{object}.{action}"),
+            object: object.to_owned(),
+            record_id,
+            tenant_id: actor.tenant_id,
+            actor_id: Some(actor.user_id),
+            occurred_at: Utc::now(),
+            schema_version: SCHEMA_VERSION,
+            data,
+            changes: None,
+        }
+    }
+
+    pub fn with_changes(mut self, changes: Value) -> Self {
+        self.changes = Some(changes);
+        self
+    }
+
+    /// The part after the dot: `created`, `stage_changed`, ...
+    pub fn action(&self) -> &str {
+        self.event.split_once('.').map_or("", |(_, a)| a)
+    }
+
+    /// The record version carried in `data`, used by projections to ignore stale events.
+    pub fn record_version(&self) -> i64 {
+        self.data
+            .get("version")
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+    }
+
+    /// A field of `data` as a string.
+    pub fn str(&self, field: &str) -> Option<&str> {
+        self.data.get(field).and_then(Value::as_str)
+    }
+
+    /// A field of `data` parsed as a UUID.
+    pub fn uuid(&self, field: &str) -> Option<Uuid> {
+        self.str(field).and_then(|s| Uuid::parse_str(s).ok())
+    }
+
+    /// The acting user as an [`Actor`] of the event's tenant with the given role.
+    pub fn actor(&self, role: crate::Role) -> Actor {
+        Actor::new(self.tenant_id, self.actor_id.unwrap_or(Uuid::nil()), role)
+    }
+}

@@ -1,0 +1,406 @@
+//! The generic REST resource of a record type: list, get, create, patch (If-Match), soft
+//! delete, restore and batch, with its OpenAPI operations. A context supplies the record
+//! type ([`Resource`]) and its write rules ([`Writer`]); everything else is shared.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::Acquire;
+use uuid::Uuid;
+
+use crm_core::query::{ListParams, ListQuery, Page};
+use crm_core::record::{self, Resource, Writer};
+use crm_core::{Action, Actor, Error, FieldError, Problem, db};
+
+use crate::extract::{Caller, IfMatch, MaybeIfMatch, PathId, Query, RawJson, from_value};
+use crate::openapi::{ApiDoc, Op};
+use crate::respond::{Created, Versioned};
+use crate::{ApiResult, Json};
+
+pub const MAX_BATCH: usize = 100;
+
+/// The routes of `/{collection}` for `R`, served with the writer as state.
+pub fn routes<R, W>() -> Router<Arc<W>>
+where
+    R: Resource + JsonSchema,
+    W: Writer<R>,
+{
+    let base = format!("/{}", R::COLLECTION);
+    Router::new()
+        .route(&base, get(list::<R, W>).post(create::<R, W>))
+        .route(&format!("{base}/batch"), post(batch::<R, W>))
+        .route(
+            &format!("{base}/{{id}}"),
+            get(fetch::<R, W>)
+                .patch(update::<R, W>)
+                .delete(remove::<R, W>),
+        )
+        .route(&format!("{base}/{{id}}/restore"), post(restore::<R, W>))
+}
+
+async fn list<R: Resource, W: Writer<R>>(
+    State(w): State<Arc<W>>,
+    Caller(actor): Caller,
+    Query(p): Query<ListParams>,
+) -> ApiResult<Json<Page<R>>> {
+    actor.require(Action::Read, R::PERMISSION)?;
+    let q = ListQuery::parse(&p, R::FIELDS)?;
+    let mut conn = w.pool().acquire().await?;
+    Ok(Json(
+        record::list::<R>(&mut conn, actor.tenant_id, q).await?,
+    ))
+}
+
+async fn fetch<R: Resource, W: Writer<R>>(
+    State(w): State<Arc<W>>,
+    Caller(actor): Caller,
+    PathId(id): PathId,
+) -> ApiResult<Versioned<R>> {
+    actor.require(Action::Read, R::PERMISSION)?;
+    let mut conn = w.pool().acquire().await?;
+    Ok(Versioned(
+        record::get::<R>(&mut conn, actor.tenant_id, id).await?,
+    ))
+}
+
+async fn create<R: Resource, W: Writer<R>>(
+    State(w): State<Arc<W>>,
+    Caller(actor): Caller,
+    body: RawJson,
+) -> ApiResult<Created<R>> {
+    actor.require(Action::Create, R::PERMISSION)?;
+    let input: W::Create = body.parse()?;
+    let mut tx = w.pool().begin().await?;
+    let r = w.create(&mut tx, &actor, input).await?;
+    db::commit(tx).await?;
+    Ok(Created(r))
+}
+
+async fn update<R: Resource, W: Writer<R>>(
+    State(w): State<Arc<W>>,
+    Caller(actor): Caller,
+    PathId(id): PathId,
+    IfMatch(version): IfMatch,
+    body: RawJson,
+) -> ApiResult<Versioned<R>> {
+    actor.require(Action::Update, R::PERMISSION)?;
+    let patch: W::Patch = body.parse()?;
+    let mut tx = w.pool().begin().await?;
+    let r = w.update(&mut tx, &actor, id, Some(version), patch).await?;
+    db::commit(tx).await?;
+    Ok(Versioned(r))
+}
+
+async fn remove<R: Resource, W: Writer<R>>(
+    State(w): State<Arc<W>>,
+    Caller(actor): Caller,
+    PathId(id): PathId,
+    MaybeIfMatch(version): MaybeIfMatch,
+) -> ApiResult<Versioned<R>> {
+    actor.require(Action::Delete, R::PERMISSION)?;
+    let mut tx = w.pool().begin().await?;
+    let r = record::delete::<R>(&mut tx, &actor, id, version).await?;
+    db::commit(tx).await?;
+    Ok(Versioned(r))
+}
+
+async fn restore<R: Resource, W: Writer<R>>(
+    State(w): State<Arc<W>>,
+    Caller(actor): Caller,
+    PathId(id): PathId,
+) -> ApiResult<Versioned<R>> {
+    actor.require(Action::Delete, R::PERMISSION)?;
+    let mut tx = w.pool().begin().await?;
+    let r = record::restore::<R>(&mut tx, &actor, id).await?;
+    db::commit(tx).await?;
+    Ok(Versioned(r))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchMode {
+    Create,
+    Upsert,
+    Delete,
+}
+
+/// `POST /{collection}/batch`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    pub mode: BatchMode,
+    /// 1 to 100 items: create bodies; for upsert optionally with `id` (and `version`), else
+    /// matched by natural key; for delete `{id, version?}`.
+    pub items: Vec<Value>,
+    /// `true`: any failing item rolls back the whole batch (answer 422).
+    #[serde(default)]
+    pub all_or_none: bool,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct BatchItemResult<R> {
+    pub index: usize,
+    /// The status this item would have had as a single request.
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<R>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Problem>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct BatchResponse<R> {
+    pub committed: bool,
+    pub results: Vec<BatchItemResult<R>>,
+}
+
+async fn batch<R: Resource, W: Writer<R>>(
+    State(w): State<Arc<W>>,
+    Caller(actor): Caller,
+    body: RawJson,
+) -> ApiResult<Response> {
+    actor.require(Action::Read, R::PERMISSION)?;
+    let req: BatchRequest = body.parse()?;
+    match req.mode {
+        BatchMode::Create => actor.require(Action::Create, R::PERMISSION)?,
+        BatchMode::Upsert => {
+            actor.require(Action::Create, R::PERMISSION)?;
+            actor.require(Action::Update, R::PERMISSION)?;
+        }
+        BatchMode::Delete => actor.require(Action::Delete, R::PERMISSION)?,
+    }
+    if req.items.is_empty() || req.items.len() > MAX_BATCH {
+        return Err(Error::invalid("items", format!("must hold 1 to {MAX_BATCH} items")).into());
+    }
+    let mut tx = w.pool().begin().await?;
+    let mut results = Vec::with_capacity(req.items.len());
+    let mut failed = Vec::new();
+    for (index, item) in req.items.into_iter().enumerate() {
+        let mut sp = tx.begin().await?;
+        let outcome = batch_item::<R, W>(&w, &mut sp, &actor, req.mode, index, item).await;
+        match outcome {
+            Ok((action, r)) => {
+                sp.commit().await?;
+                let status = if action == "created" { 201 } else { 200 };
+                results.push(BatchItemResult {
+                    index,
+                    status,
+                    action: Some(action.to_owned()),
+                    data: Some(r),
+                    error: None,
+                });
+            }
+            Err(e @ (Error::Internal(_) | Error::Unavailable(_))) => return Err(e.into()),
+            Err(e) => {
+                sp.rollback().await?;
+                let problem = e.problem();
+                for fe in &problem.errors {
+                    failed.push(FieldError::new(fe.field.clone(), fe.message.clone()));
+                }
+                if problem.errors.is_empty() {
+                    failed.push(FieldError::new(
+                        format!("items[{index}]"),
+                        problem.detail.clone().unwrap_or_default(),
+                    ));
+                }
+                results.push(BatchItemResult {
+                    index,
+                    status: problem.status,
+                    action: None,
+                    data: None,
+                    error: Some(problem),
+                });
+            }
+        }
+    }
+    if req.all_or_none && !failed.is_empty() {
+        tx.rollback().await?;
+        let mut problem = Problem::new(
+            "batch-rejected",
+            422,
+            format!("{} item(s) failed; nothing was written", failed.len()),
+        );
+        problem.errors = failed;
+        let rolled_back: Vec<BatchItemResult<R>> = results
+            .into_iter()
+            .map(|mut r| {
+                r.data = None;
+                r.action = None;
+                if r.error.is_none() {
+                    r.status = 424;
+                }
+                r
+            })
+            .collect();
+        problem
+            .extra
+            .insert("results".into(), serde_json::to_value(rolled_back)?);
+        let mut res = crate::respond::json(http::StatusCode::UNPROCESSABLE_ENTITY, &problem);
+        res.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static(Problem::CONTENT_TYPE),
+        );
+        return Ok(res);
+    }
+    db::commit(tx).await?;
+    Ok(Json(BatchResponse {
+        committed: true,
+        results,
+    })
+    .into_response())
+}
+
+/// Splits `id` and `version` off an upsert/delete item.
+fn take_id(index: usize, item: &mut Value) -> crm_core::Result<(Option<Uuid>, Option<i64>)> {
+    let Some(obj) = item.as_object_mut() else {
+        return Err(Error::invalid(
+            format!("items[{index}]"),
+            "must be an object",
+        ));
+    };
+    let id = match obj.remove("id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(Uuid::parse_str(&s).map_err(|_| {
+            Error::invalid(
+                format!("items[{index}].id"),
+                format!("'{s}' is not a valid id"),
+            )
+        })?),
+        Some(_) => {
+            return Err(Error::invalid(
+                format!("items[{index}].id"),
+                "must be a string id",
+            ));
+        }
+    };
+    let version = match obj.remove("version") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v.as_i64().ok_or_else(|| {
+            Error::invalid(format!("items[{index}].version"), "must be an integer")
+        })?),
+    };
+    Ok((id, version))
+}
+
+async fn batch_item<R: Resource, W: Writer<R>>(
+    w: &W,
+    conn: &mut sqlx::PgConnection,
+    actor: &Actor,
+    mode: BatchMode,
+    index: usize,
+    mut item: Value,
+) -> crm_core::Result<(&'static str, R)> {
+    let prefix = format!("items[{index}]");
+    match mode {
+        BatchMode::Create => {
+            let input: W::Create = from_value(&prefix, item)?;
+            Ok(("created", w.create(conn, actor, input).await?))
+        }
+        BatchMode::Delete => {
+            let (id, version) = take_id(index, &mut item)?;
+            let id = id.ok_or_else(|| Error::invalid(format!("{prefix}.id"), "is required"))?;
+            Ok((
+                "deleted",
+                record::delete::<R>(conn, actor, id, version).await?,
+            ))
+        }
+        BatchMode::Upsert => {
+            let (id, version) = take_id(index, &mut item)?;
+            let existing = match id {
+                Some(id) => Some(record::get::<R>(conn, actor.tenant_id, id).await?),
+                None => w.find_natural(conn, actor, &item).await?,
+            };
+            match existing {
+                Some(r) => {
+                    let patch: W::Patch = from_value(&prefix, item)?;
+                    let id = r.meta().id;
+                    Ok(("updated", w.update(conn, actor, id, version, patch).await?))
+                }
+                None => {
+                    let input: W::Create = from_value(&prefix, item)?;
+                    Ok(("created", w.create(conn, actor, input).await?))
+                }
+            }
+        }
+    }
+}
+
+/// Adds the resource's operations to the document under `tag`.
+pub fn document<R, W>(doc: &mut ApiDoc, tag: &str)
+where
+    R: Resource + JsonSchema,
+    W: Writer<R>,
+{
+    let (one, many) = (R::OBJECT, R::COLLECTION);
+    let record = doc.schema::<R>();
+    let page = doc.schema::<Page<R>>();
+    let create = doc.schema::<W::Create>();
+    let patch = doc.schema::<W::Patch>();
+    let batch_req = doc.schema::<BatchRequest>();
+    let batch_res = doc.schema::<BatchResponse<R>>();
+    let base = format!("/{many}");
+    let item = format!("/{many}/{{id}}");
+    doc.add(
+        "get",
+        &base,
+        Op::new(tag, &format!("List {many}"))
+            .list_params()
+            .response(200, "One page, by keyset", Some(page)),
+    );
+    doc.add(
+        "post",
+        &base,
+        Op::new(tag, &format!("Create a {one}"))
+            .idempotent()
+            .body(create)
+            .response(201, "Created; Location and ETag set", Some(record.clone())),
+    );
+    doc.add(
+        "get",
+        &item,
+        Op::new(tag, &format!("Get a {one}"))
+            .path_id("id")
+            .response(200, "The record; ETag is its version", Some(record.clone())),
+    );
+    doc.add(
+        "patch",
+        &item,
+        Op::new(tag, &format!("Update a {one} (partial)"))
+            .path_id("id")
+            .if_match(true)
+            .idempotent()
+            .body(patch)
+            .response(200, "Updated", Some(record.clone())),
+    );
+    doc.add(
+        "delete",
+        &item,
+        Op::new(tag, &format!("Soft-delete a {one}"))
+            .path_id("id")
+            .if_match(false)
+            .response(200, "Deleted (deleted_at set)", Some(record.clone())),
+    );
+    doc.add(
+        "post",
+        &format!("{item}/restore"),
+        Op::new(tag, &format!("Restore a deleted {one}"))
+            .path_id("id")
+            .response(200, "Restored", Some(record)),
+    );
+    doc.add(
+        "post",
+        &format!("{base}/batch"),
+        Op::new(tag, &format!("Create, upsert or delete up to 100 {many}"))
+            .idempotent()
+            .body(batch_req)
+            .response(200, "Per-item results in request order", Some(batch_res)),
+    );
+}

@@ -1,0 +1,363 @@
+//! Stages of a pipeline: the record, its bodies and rules (slug keys unique per pipeline,
+//! `is_won` implies `is_closed`, forecast categories), and the default set.
+
+use async_trait::async_trait;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sqlx::{FromRow, PgConnection};
+use uuid::Uuid;
+
+use crm_core::columns::ColumnsBuilder;
+use crm_core::query::{FieldKind, FieldSpec, SqlValue};
+use crm_core::record::{self, Columns, Meta, Resource, Writer};
+use crm_core::{Actor, Error, FieldError, Object, Patch, Result};
+
+use crate::Sales;
+use crate::domain::{self, FORECAST_CATEGORIES, StageFacts};
+use crate::stage_plan::gather;
+
+pub const MAX_STAGES: usize = 30;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, FromRow, JsonSchema)]
+pub struct Stage {
+    #[serde(flatten)]
+    #[sqlx(flatten)]
+    pub meta: Meta,
+    pub pipeline_id: Uuid,
+    /// `[a-z0-9_]{1,40}`, unique among the pipeline's live stages.
+    pub key: String,
+    pub label: String,
+    /// Stages are shown and chosen by default in ascending position.
+    pub position: i32,
+    /// 0 to 100: the probability an opportunity gets on entering the stage.
+    pub probability: i32,
+    pub is_closed: bool,
+    /// Implies `is_closed`.
+    pub is_won: bool,
+    /// `pipeline`, `best_case`, `commit`, `closed` or `omitted`.
+    pub forecast_category: String,
+}
+
+impl Stage {
+    pub fn facts(&self) -> StageFacts {
+        StageFacts {
+            id: self.meta.id,
+            probability: i64::from(self.probability),
+            is_closed: self.is_closed,
+            is_won: self.is_won,
+        }
+    }
+}
+
+pub(crate) const COLUMNS: &str = concat!(
+    crm_core::meta_columns!(),
+    ", pipeline_id, key, label, position, probability, is_closed, is_won, forecast_category"
+);
+
+impl Resource for Stage {
+    const OBJECT: &'static str = "stage";
+    const COLLECTION: &'static str = "stages";
+    const PERMISSION: Object = Object::Pipeline;
+    const TABLE: &'static str = "crm_sales.stages";
+    const COLUMNS: &'static str = COLUMNS;
+    const FIELDS: &'static [FieldSpec] = &[
+        FieldSpec::new("pipeline_id", FieldKind::Uuid).no_sort(),
+        FieldSpec::new("key", FieldKind::Text).no_sort(),
+        FieldSpec::new("position", FieldKind::Int),
+        FieldSpec::new("probability", FieldKind::Int),
+        FieldSpec::new("is_closed", FieldKind::Bool).no_sort(),
+        FieldSpec::new("is_won", FieldKind::Bool).no_sort(),
+        FieldSpec::new("forecast_category", FieldKind::Enum(FORECAST_CATEGORIES)).no_sort(),
+    ];
+
+    fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    fn constraint_error(constraint: &str) -> Option<Error> {
+        match constraint {
+            "stages_pipeline_key" => {
+                let mut extra = serde_json::Map::new();
+                extra.insert("field".into(), "key".into());
+                Some(Error::Conflict {
+                    code: "duplicate",
+                    detail: "the pipeline already has a stage with this key".into(),
+                    extra: Some(extra),
+                })
+            }
+            "stages_in_use" => Some(in_use()),
+            _ => None,
+        }
+    }
+}
+
+fn in_use() -> Error {
+    Error::conflict(
+        "stage-in-use",
+        "live opportunities are in this stage; its key, closed/won flags and forecast category stay until they leave",
+    )
+}
+
+/// One stage in `POST /pipelines` (`stages`).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StageSpec {
+    /// Required; `[a-z0-9_]{1,40}`.
+    pub key: Option<String>,
+    /// Required.
+    pub label: Option<String>,
+    /// Default: after the stages before it.
+    pub position: Option<i64>,
+    /// 0 to 100; required for open stages, default 100 for won and 0 for lost ones.
+    pub probability: Option<i64>,
+    pub is_closed: Option<bool>,
+    pub is_won: Option<bool>,
+    /// Default: `closed` for won, `omitted` for lost, `pipeline` for open stages.
+    pub forecast_category: Option<String>,
+}
+
+/// `POST /stages`: a stage added to an existing pipeline.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewStage {
+    /// Required: a live pipeline of the tenant.
+    pub pipeline_id: Option<Uuid>,
+    pub key: Option<String>,
+    pub label: Option<String>,
+    /// Default: after the pipeline's last stage.
+    pub position: Option<i64>,
+    pub probability: Option<i64>,
+    pub is_closed: Option<bool>,
+    pub is_won: Option<bool>,
+    pub forecast_category: Option<String>,
+}
+
+/// `PATCH /stages/{id}`. A stage never moves to another pipeline.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StagePatch {
+    #[serde(default)]
+    pub key: Patch<String>,
+    #[serde(default)]
+    pub label: Patch<String>,
+    #[serde(default)]
+    pub position: Patch<i64>,
+    #[serde(default)]
+    pub probability: Patch<i64>,
+    #[serde(default)]
+    pub is_closed: Patch<bool>,
+    #[serde(default)]
+    pub is_won: Patch<bool>,
+    #[serde(default)]
+    pub forecast_category: Patch<String>,
+}
+
+impl From<StageSpec> for StagePatch {
+    fn from(s: StageSpec) -> Self {
+        StagePatch {
+            key: s.key.into(),
+            label: s.label.into(),
+            position: s.position.into(),
+            probability: s.probability.into(),
+            is_closed: s.is_closed.into(),
+            is_won: s.is_won.into(),
+            forecast_category: s.forecast_category.into(),
+        }
+    }
+}
+
+impl NewStage {
+    fn split(self) -> (Option<Uuid>, StagePatch) {
+        let spec = StageSpec {
+            key: self.key,
+            label: self.label,
+            position: self.position,
+            probability: self.probability,
+            is_closed: self.is_closed,
+            is_won: self.is_won,
+            forecast_category: self.forecast_category,
+        };
+        (self.pipeline_id, spec.into())
+    }
+}
+
+impl StagePatch {
+    /// The validated columns. Fields are named `{prefix}.{field}` (or bare without prefix);
+    /// `current` is the stage being patched (`None` when creating); a creation without a
+    /// position gets `default_position`.
+    pub fn columns(
+        self,
+        prefix: &str,
+        current: Option<&Stage>,
+        default_position: i64,
+    ) -> Result<Columns> {
+        let creating = current.is_none();
+        let f = |name: &str| {
+            if prefix.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{prefix}.{name}")
+            }
+        };
+        let mut b = ColumnsBuilder::new(creating);
+        b.text_with("key", &f("key"), self.key, true, domain::stage_key);
+        b.text("label", &f("label"), self.label, true, 100);
+        if creating && self.position.is_absent() {
+            b.set("position", SqlValue::Int(Some(default_position)));
+        } else {
+            b.int("position", &f("position"), self.position, true, 0, 100_000);
+        }
+        let flag = |p: &Patch<bool>, cur: Option<bool>| match p {
+            Patch::Value(v) => *v,
+            _ => cur.unwrap_or(false),
+        };
+        let is_closed = flag(&self.is_closed, current.map(|c| c.is_closed));
+        let is_won = flag(&self.is_won, current.map(|c| c.is_won));
+        b.bool("is_closed", &f("is_closed"), self.is_closed);
+        b.bool("is_won", &f("is_won"), self.is_won);
+        if is_won && !is_closed {
+            b.error(f("is_won"), "requires is_closed");
+        }
+        if creating && (is_closed || is_won) && self.probability.is_absent() {
+            b.set(
+                "probability",
+                SqlValue::Int(Some(if is_won { 100 } else { 0 })),
+            );
+        } else {
+            b.int(
+                "probability",
+                &f("probability"),
+                self.probability,
+                true,
+                0,
+                100,
+            );
+        }
+        if creating && self.forecast_category.is_absent() {
+            let category = domain::default_forecast(is_closed, is_won);
+            b.set("forecast_category", SqlValue::Text(Some(category.into())));
+        } else {
+            b.one_of(
+                "forecast_category",
+                &f("forecast_category"),
+                self.forecast_category,
+                true,
+                FORECAST_CATEGORIES,
+            );
+        }
+        b.finish()
+    }
+
+    /// Whether the patch changes what opportunities copy from or derive of the stage.
+    fn changes_identity(&self, s: &Stage) -> bool {
+        let differs = |p: &Patch<bool>, v: bool| matches!(p, Patch::Value(x) if *x != v);
+        matches!(&self.key, Patch::Value(k) if k.trim() != s.key)
+            || matches!(&self.forecast_category, Patch::Value(c) if *c != s.forecast_category)
+            || differs(&self.is_closed, s.is_closed)
+            || differs(&self.is_won, s.is_won)
+    }
+}
+
+/// The live stages of a pipeline, by position.
+pub async fn stages_of(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    pipeline: Uuid,
+) -> Result<Vec<Stage>> {
+    Ok(sqlx::query_as::<_, Stage>(&format!(
+        "SELECT {COLUMNS} FROM crm_sales.stages
+         WHERE tenant_id = $1 AND pipeline_id = $2 AND deleted_at IS NULL ORDER BY position, id"
+    ))
+    .bind(tenant)
+    .bind(pipeline)
+    .fetch_all(conn)
+    .await?)
+}
+
+async fn in_use_by_opportunities(conn: &mut PgConnection, tenant: Uuid, id: Uuid) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM crm_sales.opportunities
+                        WHERE tenant_id = $1 AND stage_id = $2 AND deleted_at IS NULL)",
+    )
+    .bind(tenant)
+    .bind(id)
+    .fetch_one(conn)
+    .await?)
+}
+
+#[async_trait]
+impl Writer<Stage> for Sales {
+    type Create = NewStage;
+    type Patch = StagePatch;
+
+    fn pool(&self) -> &sqlx::PgPool {
+        &self.pool
+    }
+
+    async fn create(
+        &self,
+        conn: &mut PgConnection,
+        actor: &Actor,
+        input: NewStage,
+    ) -> Result<Stage> {
+        let (pipeline_id, patch) = input.split();
+        let mut errors = Vec::new();
+        let mut next_position = 1;
+        match pipeline_id {
+            None => errors.push(FieldError::new("pipeline_id", "is required")),
+            Some(id) => {
+                // Key-share lock: the pipeline cannot be deleted under the new stage.
+                let last: Option<Option<i32>> = sqlx::query_scalar(
+                    "SELECT (SELECT max(position) FROM crm_sales.stages s
+                             WHERE s.pipeline_id = p.id AND s.deleted_at IS NULL)
+                     FROM crm_sales.pipelines p
+                     WHERE p.tenant_id = $1 AND p.id = $2 AND p.deleted_at IS NULL FOR KEY SHARE",
+                )
+                .bind(actor.tenant_id)
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
+                match last {
+                    None => errors.push(FieldError::new("pipeline_id", "no such pipeline")),
+                    Some(max) => next_position = i64::from(max.unwrap_or(0)) + 1,
+                }
+            }
+        }
+        let cols = gather(&mut errors, patch.columns("", None, next_position))?;
+        match (cols, pipeline_id) {
+            (Some(mut cols), Some(p)) if errors.is_empty() => {
+                cols.push(("pipeline_id", SqlValue::Uuid(Some(p))));
+                record::create::<Stage>(conn, actor, cols).await
+            }
+            _ => Err(Error::Validation(errors)),
+        }
+    }
+
+    async fn update(
+        &self,
+        conn: &mut PgConnection,
+        actor: &Actor,
+        id: Uuid,
+        expected: Option<i64>,
+        patch: StagePatch,
+    ) -> Result<Stage> {
+        let before = record::lock::<Stage>(conn, actor.tenant_id, id).await?;
+        if before.meta.deleted_at.is_some() {
+            return Err(Error::not_found(Stage::OBJECT));
+        }
+        record::check_version(&before, expected)?;
+        let identity = patch.changes_identity(&before);
+        let cols = patch.columns("", Some(&before), 0)?;
+        // Opportunities copy the key and forecast category and derive their status from
+        // the flags; changing those under them would leave them inconsistent.
+        if identity && in_use_by_opportunities(conn, actor.tenant_id, id).await? {
+            return Err(in_use());
+        }
+        if cols.is_empty() {
+            return Ok(before);
+        }
+        let after = record::write_columns::<Stage>(conn, actor, id, cols).await?;
+        record::append_updated(conn, actor, &before, &after).await?;
+        Ok(after)
+    }
+}

@@ -1,0 +1,167 @@
+//! Forwarding a public request to a replica of the service that owns it: least-outstanding
+//! load balancing over healthy replicas (the shared `Upstream`), a circuit breaker per
+//! service that answers 503 at once while open, one retry on another replica for idempotent
+//! requests that could not be delivered, a response timeout (not for event streams), and
+//! the response passed through unchanged, streamed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use failsafe::backoff::{self, Exponential};
+use failsafe::failure_policy::{self, ConsecutiveFailures};
+use failsafe::{Config, StateMachine};
+use http::{HeaderMap, HeaderName, Method, header};
+
+use crm_core::Error;
+use crm_http::ApiError;
+use crm_http::client::{FreshBreaker, Upstream};
+
+use crate::routes::{self, Service};
+
+pub type Breaker = StateMachine<ConsecutiveFailures<Exponential>, ()>;
+
+/// Opens after 5 consecutive failures; stays open 1 s, growing to 10 s while failures go on.
+pub fn breaker() -> Breaker {
+    let backoff = backoff::exponential(Duration::from_secs(1), Duration::from_secs(10));
+    Config::new()
+        .failure_policy(failure_policy::consecutive_failures(5, backoff))
+        .build()
+}
+
+/// Everything needed to forward to one service.
+#[derive(Clone)]
+pub struct Target {
+    pub service: Service,
+    pub upstream: Arc<Upstream>,
+    /// Starts afresh when a health check sees a replica come back.
+    pub breaker: Arc<FreshBreaker<Breaker>>,
+    pub http: reqwest::Client,
+    pub timeout: Duration,
+}
+
+const HOP_BY_HOP: [HeaderName; 6] = [
+    header::CONNECTION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    header::HOST,
+];
+
+fn copy_headers(from: &HeaderMap, to: &mut HeaderMap) {
+    for (k, v) in from {
+        if !HOP_BY_HOP.contains(k) && k.as_str() != "keep-alive" && k.as_str() != "proxy-connection"
+        {
+            to.append(k.clone(), v.clone());
+        }
+    }
+}
+
+fn unavailable(service: Service, why: &str) -> Response {
+    ApiError(Error::Unavailable(format!(
+        "the {} service is unavailable: {why}",
+        service.name()
+    )))
+    .into_response()
+}
+
+/// A request may be sent twice when repeating it cannot write twice.
+fn idempotent(method: &Method, headers: &HeaderMap) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::DELETE
+    ) || headers.contains_key("idempotency-key")
+}
+
+pub async fn forward(State(t): State<Target>, req: Request) -> Response {
+    let breaker = t.breaker.get();
+    if !breaker.is_call_permitted() {
+        return unavailable(t.service, "circuit open");
+    }
+    let (parts, body) = req.into_parts();
+    let body = match axum::body::to_bytes(body, crm_http::server::BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(_) => {
+            return ApiError(Error::PayloadTooLarge {
+                limit: crm_http::server::BODY_LIMIT,
+            })
+            .into_response();
+        }
+    };
+    let target = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    let stream = routes::is_stream(parts.uri.path());
+    let attempts = if idempotent(&parts.method, &parts.headers) {
+        2
+    } else {
+        1
+    };
+    let mut last = String::from("no healthy replica");
+    for _ in 0..attempts {
+        let Some(replica) = t.upstream.pick() else {
+            break;
+        };
+        let mut headers = HeaderMap::new();
+        copy_headers(&parts.headers, &mut headers);
+        let mut rb = t
+            .http
+            .request(parts.method.clone(), format!("{}{target}", replica.url()))
+            .headers(headers)
+            .body(body.clone());
+        if !stream {
+            rb = rb.timeout(t.timeout);
+        }
+        match rb.send().await {
+            Ok(res) => {
+                let failed = res.status().is_server_error();
+                replica.report(!failed);
+                if failed {
+                    breaker.on_error();
+                } else {
+                    breaker.on_success();
+                }
+                let mut out = Response::builder().status(res.status());
+                if let Some(h) = out.headers_mut() {
+                    copy_headers(res.headers(), h);
+                }
+                // Event streams flow through as they come; everything else is one small body,
+                // cheaper to pass on whole than as a stream of chunks.
+                let body = if stream {
+                    Body::from_stream(res.bytes_stream())
+                } else {
+                    match res.bytes().await {
+                        Ok(b) => Body::from(b),
+                        Err(e) => return unavailable(t.service, &e.to_string()),
+                    }
+                };
+                return out
+                    .body(body)
+                    .unwrap_or_else(|_| unavailable(t.service, "bad response"));
+            }
+            Err(e) if e.is_timeout() => {
+                replica.report(false);
+                breaker.on_error();
+                // It may still be running there; repeating it would double the load on a
+                // service that is already slow.
+                return ApiError(Error::Timeout(format!(
+                    "the {} service did not answer within {} ms",
+                    t.service.name(),
+                    t.timeout.as_millis()
+                )))
+                .into_response();
+            }
+            Err(e) => {
+                replica.report(false);
+                breaker.on_error();
+                last = e.to_string();
+            }
+        }
+    }
+    unavailable(t.service, &last)
+}

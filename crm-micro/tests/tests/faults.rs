@@ -1,0 +1,397 @@
+//! Faults in the microservices: stopped services, a killed service mid-saga, replicas
+//! changing at run time. Real processes, PostgreSQL and NATS.
+
+use std::time::{Duration, Instant};
+
+use crm_micro_tests::{Cluster, SECRET};
+use serde_json::{Value, json};
+
+struct Api {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn signup(c: &Cluster) -> Api {
+        let base = format!("{}/api/v1", c.root());
+        let http = reqwest::Client::new();
+        let email = format!("{}@faults.test", uuid::Uuid::new_v4().simple());
+        let s: Value = http
+            .post(format!("{base}/auth/signup"))
+            .json(&json!({"tenant_name": "Faults", "name": "F", "email": email, "password": "long enough pw"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Api {
+            base,
+            token: s["access_token"].as_str().unwrap().to_owned(),
+            http,
+        }
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+}
+
+async fn eventually<F, Fut>(what: &str, secs: u64, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{what}: not within {secs} s");
+}
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_crm-micro-node")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopped_analytics_and_notifications_fail_no_writes_and_catch_up_after_restart() {
+    let mut c = Cluster::start(bin()).await.unwrap();
+    let api = Api::signup(&c).await;
+    c.kill("analytics");
+    c.kill("notifications");
+    let (s, company) = api
+        .post("/companies", json!({"name": "Still Writable"}))
+        .await;
+    assert_eq!(s, 201);
+    assert_eq!(
+        api.post("/leads", json!({"name": "Lead While Down"}))
+            .await
+            .0,
+        201
+    );
+    for i in 0..3 {
+        let body = json!({"name": format!("Deal {i}"), "company_id": company["id"], "amount": {"amount_micros": 1_000_000, "currency": "EUR"}});
+        assert_eq!(api.post("/opportunities", body).await.0, 201);
+    }
+    let started = Instant::now();
+    let (s, body) = api.get("/analytics/totals").await;
+    assert_eq!(
+        (s, body["type"].as_str()),
+        (503, Some("/problems/unavailable")),
+        "{body}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "a stopped service answers at once"
+    );
+
+    c.restart("analytics").await.unwrap();
+    c.restart("notifications").await.unwrap();
+    c.wait_ready("gateway").await.unwrap();
+    eventually(
+        "analytics caught up with the events written while it was down",
+        30,
+        || async {
+            let (s, t) = api.get("/analytics/totals").await;
+            s == 200 && t["opportunities"]["by_status"]["open"] == 3 && t["leads"]["live"] == 1
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_customers_service_answers_503_fast_while_sales_routes_work() {
+    let mut c = Cluster::start(bin()).await.unwrap();
+    let api = Api::signup(&c).await;
+    let (_, opp) = api
+        .post("/opportunities", json!({"name": "Independent"}))
+        .await;
+    c.kill("customers");
+    for _ in 0..3 {
+        let started = Instant::now();
+        let (s, body) = api.get("/companies").await;
+        assert_eq!(s, 503, "{body}");
+        assert_eq!(body["type"], "/problems/unavailable");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "answers quickly: {:?}",
+            started.elapsed()
+        );
+    }
+    assert_eq!(api.get("/opportunities").await.0, 200);
+    assert_eq!(
+        api.get(&format!("/opportunities/{}", opp["id"].as_str().unwrap()))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(api.get("/leads").await.0, 200);
+    c.restart("customers").await.unwrap();
+    eventually("customers routes back", 20, || async {
+        api.get("/companies").await.0 == 200
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conversions_end_completed_or_compensated_when_customers_is_killed_midway() {
+    let mut c = Cluster::start(bin()).await.unwrap();
+    let api = Api::signup(&c).await;
+    let mut leads = Vec::new();
+    for i in 0..24 {
+        let (s, l) = api
+            .post(
+                "/leads",
+                json!({"name": format!("Saga Person {i}"), "company_name": format!("Saga Co {i}")}),
+            )
+            .await;
+        assert_eq!(s, 201);
+        leads.push(l["id"].as_str().unwrap().to_owned());
+    }
+    let mut tasks = Vec::new();
+    for id in &leads {
+        let (http, base, token, id) = (
+            api.http.clone(),
+            api.base.clone(),
+            api.token.clone(),
+            id.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let r = http
+                .post(format!("{base}/leads/{id}/convert"))
+                .bearer_auth(token)
+                .header("x-skip-duplicate-check", "true")
+                .json(&json!({"opportunity": {}}))
+                .send()
+                .await;
+            r.map(|r| r.status().as_u16()).unwrap_or(0)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    c.kill("customers");
+    let statuses: Vec<u16> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    eprintln!("answers while customers died: {statuses:?}");
+    c.restart("customers").await.unwrap();
+
+    let leads_db = sqlx::PgPool::connect(&c.database("leads")).await.unwrap();
+    eventually("every saga ended", 90, || async {
+        let open: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM crm_leads.conversion_sagas WHERE state NOT IN ('completed', 'compensated', 'failed')",
+        )
+        .fetch_one(&leads_db)
+        .await
+        .unwrap();
+        open == 0
+    })
+    .await;
+    let (sagas, failed): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE state = 'failed') FROM crm_leads.conversion_sagas",
+    )
+    .fetch_one(&leads_db)
+    .await
+    .unwrap();
+    assert_eq!(failed, 0, "no saga left records it could not compensate");
+    assert!(sagas > 0);
+
+    // No orphans: every live company, contact and opportunity made for these leads belongs to
+    // a converted lead, and every converted lead's records are live.
+    let converted: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT id::text, converted_company_id::text, converted_contact_id::text, converted_opportunity_id::text
+         FROM crm_leads.leads WHERE status = 'converted'",
+    )
+    .fetch_all(&leads_db)
+    .await
+    .unwrap();
+    let customers_db = sqlx::PgPool::connect(&c.database("customers"))
+        .await
+        .unwrap();
+    let sales_db = sqlx::PgPool::connect(&c.database("sales")).await.unwrap();
+    let live_companies: Vec<String> = sqlx::query_scalar(
+        "SELECT id::text FROM crm_customers.companies WHERE deleted_at IS NULL AND name LIKE 'Saga Co %'",
+    )
+    .fetch_all(&customers_db)
+    .await
+    .unwrap();
+    let live_contacts: Vec<String> =
+        sqlx::query_scalar("SELECT id::text FROM crm_customers.contacts WHERE deleted_at IS NULL")
+            .fetch_all(&customers_db)
+            .await
+            .unwrap();
+    let live_opps: Vec<String> =
+        sqlx::query_scalar("SELECT id::text FROM crm_sales.opportunities WHERE deleted_at IS NULL")
+            .fetch_all(&sales_db)
+            .await
+            .unwrap();
+    for (lead, company, contact, opp) in &converted {
+        assert!(
+            live_companies.contains(company),
+            "lead {lead}: company live"
+        );
+        assert!(live_contacts.contains(contact), "lead {lead}: contact live");
+        assert!(live_opps.contains(opp), "lead {lead}: opportunity live");
+    }
+    assert_eq!(live_companies.len(), converted.len(), "no orphan company");
+    assert_eq!(live_contacts.len(), converted.len(), "no orphan contact");
+    assert_eq!(live_opps.len(), converted.len(), "no orphan opportunity");
+    let not_converted: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM crm_leads.leads WHERE status <> 'converted'")
+            .fetch_one(&leads_db)
+            .await
+            .unwrap();
+    assert_eq!(not_converted as usize + converted.len(), leads.len());
+    eprintln!(
+        "{} converted, {not_converted} left open (compensated or never started), {sagas} sagas",
+        converted.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_added_at_run_time_takes_traffic_and_a_dead_one_is_taken_out() {
+    let mut c = Cluster::start(bin()).await.unwrap();
+    let api = Api::signup(&c).await;
+    let second = c.add_replica("customers").await.unwrap();
+    let http = reqwest::Client::new();
+    let r = http
+        .put(format!("{}/admin/registry/customers", c.root()))
+        .header("x-internal-secret", SECRET)
+        .json(&json!({"replicas": [c.url("customers"), c.url(&second)]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let served = |name: String| {
+        let http = http.clone();
+        async move {
+            let m = http
+                .get(format!("{name}/metrics"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            m.lines()
+                .filter(|l| {
+                    l.starts_with("crm_http_requests_total") && l.contains("/api/v1/companies\"")
+                })
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum::<f64>()
+        }
+    };
+    for _ in 0..20 {
+        assert_eq!(api.get("/companies").await.0, 200);
+    }
+    let (a, b) = (
+        served(c.url("customers")).await,
+        served(c.url(&second)).await,
+    );
+    assert!(a > 0.0 && b > 0.0, "both replicas served: {a} and {b}");
+    c.kill(&second);
+    let mut failures = 0;
+    for _ in 0..30 {
+        if api.get("/companies").await.0 != 200 {
+            failures += 1;
+        }
+    }
+    assert_eq!(
+        failures, 0,
+        "reads retried on the live replica, then the dead one is out"
+    );
+    let r: Value = http
+        .get(format!("{}/admin/registry", c.root()))
+        .header("x-internal-secret", SECRET)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let replicas = r["customers"].as_array().unwrap();
+    assert_eq!(replicas.len(), 2);
+    assert_eq!(
+        replicas.iter().filter(|x| x["healthy"] == true).count(),
+        1,
+        "{r}"
+    );
+    assert_eq!(
+        http.get(format!("{}/admin/registry", c.root()))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_serves_the_monoliths_openapi_document() {
+    let c = Cluster::start(bin()).await.unwrap();
+    let doc: Value = reqwest::get(format!("{}/api/v1/openapi.json", c.root()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc, crm_monolith::openapi(), "one document for both builds");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_analytics_service_fails_alone_and_catches_up_once_healed() {
+    let c = Cluster::start(bin()).await.unwrap();
+    let api = Api::signup(&c).await;
+    let http = reqwest::Client::new();
+    let fault = |action: &'static str| {
+        let http = http.clone();
+        let url = format!("{}/admin/faults/analytics", c.url("analytics"));
+        async move {
+            http.put(url)
+                .header("x-internal-secret", SECRET)
+                .json(&json!({ "action": action }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(fault("panic").await, 200);
+    let (s, _) = api.get("/analytics/totals").await;
+    assert_eq!(s, 500, "the broken service's routes fail");
+    assert_eq!(
+        api.post("/leads", json!({"name": "While Broken"})).await.0,
+        201
+    );
+    assert_eq!(api.get("/companies").await.0, 200, "other services work");
+    assert_eq!(fault("heal").await, 200);
+    eventually("the event reached analytics after healing", 30, || async {
+        let (s, t) = api.get("/analytics/totals").await;
+        s == 200 && t["leads"]["live"] == 1
+    })
+    .await;
+}

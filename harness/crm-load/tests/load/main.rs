@@ -1,0 +1,18 @@
+//! The load engine against a real local HTTP server (tests/load/server.rs): counts, the
+//! coordinated-omission correction, error classes, the run handle, and goose journeys.
+
+#[allow(dead_code)]
+mod server;
+
+mod counts;
+mod errors;
+mod framing;
+mod journeys;
+mod omission;
+mod stop;
+
+use std::time::Duration;
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}

@@ -1,0 +1,366 @@
+//! The command line: `up`, `down`, `status`, `seed`, `logs`, `images`, `run`, `report`, `compare`.
+
+mod images;
+mod run;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::lifecycle::{self, Env};
+use crate::runtime::{RuntimeSettings, runtime};
+use crate::seed::{self, SeedOptions, SeedPath, Size};
+use crate::state::{self, StateFile};
+use crate::topology::{Arch, RuntimeKind, Topology};
+use crate::{compare, report};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "crm-bench",
+    version,
+    about = "Brings the monolith or the microservice CRM up, seeds it, loads it, breaks it, and reports"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The state file that records what `up` started.
+    #[arg(long, global = true, env = "CRM_BENCH_STATE", default_value_os_t = state::default_path())]
+    pub state: PathBuf,
+    /// Directory of the CRM's binaries (crm-monolith, *-svc, gateway); default: next to
+    /// crm-bench itself.
+    #[arg(long, global = true, env = "CRM_BENCH_BIN_DIR")]
+    pub bin_dir: Option<PathBuf>,
+    /// Parent directory of each deployment's working files (logs, PostgreSQL data).
+    #[arg(long, global = true, env = "CRM_BENCH_WORK_ROOT")]
+    pub work_root: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start an architecture and print its public URL and the benchmark tenant's admin.
+    Up(UpArgs),
+    /// Stop and remove everything `up` started.
+    Down,
+    /// What is running, and whether it is ready.
+    Status {
+        /// Print the deployment as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Load a deterministic synthetic data set into the running deployment.
+    Seed(SeedArgs),
+    /// The last lines of an instance's log (`monolith`, `gateway`, `customers#2`, `postgres`, ...).
+    Logs {
+        instance: String,
+        #[arg(long, default_value_t = 100)]
+        lines: usize,
+    },
+    /// Render a report directory's summary.md, index.html and PNGs again from its results.json.
+    Report {
+        /// The report directory (`reports/<timestamp>-<scenario>`).
+        dir: PathBuf,
+    },
+    /// Compare results with a baseline: per-metric deltas; exit 1 on a regression beyond the
+    /// noise, 2 on bad input.
+    Compare(CompareArgs),
+    /// Build the Docker runtime's images locally (no registry): the base image (debootstrap),
+    /// postgres, nats, and one per CRM binary; prints what it built and how long each took,
+    /// then removes the images of binaries that have changed since.
+    Images {
+        /// Build even the images whose recipe has not changed (and re-run debootstrap).
+        #[arg(long)]
+        rebuild: bool,
+    },
+    /// Run a scenario on each of its architectures and write a report (exit 3 when the
+    /// reconciliation found a lost, duplicated or mismatched write).
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario file (scenarios/quick.toml, scenarios/paper.toml, ...).
+    pub scenario: PathBuf,
+    /// Where report directories go.
+    #[arg(long, default_value = "reports")]
+    pub reports: PathBuf,
+    /// CPUs of the system under test (a taskset list); default: the scenario's, else all
+    /// but CPU 0. `all` lifts the split.
+    #[arg(long)]
+    pub sut_cpus: Option<String>,
+    /// CPUs of the load generator; default: the scenario's, else CPU 0.
+    #[arg(long)]
+    pub load_cpus: Option<String>,
+    /// Only check the scenario file, run nothing.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// One or more baseline runs, then the run to check (report directories or
+    /// results.json): BASE... CURRENT. The baseline runs' samples are pooled.
+    #[arg(value_name = "BASE... CURRENT", num_args = 2.., required = true)]
+    pub runs: Vec<PathBuf>,
+    /// Tolerance of a metric in percent (errors: percentage points), `METRIC=PERCENT`
+    /// (repeatable): throughput=25, p50=150, p99=200, cpu=30, errors=1 by default.
+    #[arg(long, value_name = "METRIC=PERCENT")]
+    pub tolerance: Vec<String>,
+    /// Print the table as markdown.
+    #[arg(long)]
+    pub markdown: bool,
+    /// Compare latency and CPU figures as measured, without adjusting them by the two runs'
+    /// machine-speed references.
+    #[arg(long)]
+    pub raw: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[arg(long, value_enum, default_value_t = Arch::Monolith)]
+    pub arch: Arch,
+    #[arg(long, value_enum, default_value_t = RuntimeKind::Process)]
+    pub runtime: RuntimeKind,
+    /// Replicas of a microservice, `SERVICE=N` (repeatable).
+    #[arg(long, value_name = "SERVICE=N")]
+    pub replicas: Vec<String>,
+    /// CPU quota of a service in cores, `SERVICE=X` (docker; reported in process mode).
+    #[arg(long, value_name = "SERVICE=X")]
+    pub cpus: Vec<String>,
+    /// Memory limit of a service, `SERVICE=SIZE` such as `customers=512m` (docker).
+    #[arg(long, value_name = "SERVICE=SIZE")]
+    pub memory: Vec<String>,
+    /// CPUs of the system under test (a taskset list / docker cpuset); default: every CPU
+    /// but the first, which the load generator takes. `all` lifts the split.
+    #[arg(long)]
+    pub sut_cpus: Option<String>,
+    /// Durable PostgreSQL (fsync, synchronous commit), as in production.
+    #[arg(long)]
+    pub durable: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    #[arg(long, value_enum, default_value_t = Size::Small)]
+    pub size: Size,
+    /// Seed of the generator: the same seed gives the same data.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// `bulk` (COPY straight into each context's tables) or `api` (the public batch API).
+    #[arg(long, value_enum, default_value_t = SeedPath::Bulk)]
+    pub path: SeedPath,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// CPUs for the system under test by default: all but CPU 0 (which the load generator
+/// takes), or none given when there is only one CPU.
+pub fn default_sut_cpus() -> Option<String> {
+    let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match n {
+        1 => None,
+        2 => Some("1".to_owned()),
+        n => Some(format!("1-{}", n - 1)),
+    }
+}
+
+impl Global {
+    pub fn env(&self) -> anyhow::Result<Env> {
+        let bin_dir = match &self.bin_dir {
+            Some(d) => d.clone(),
+            None => std::env::current_exe()
+                .context("locate crm-bench")?
+                .parent()
+                .context("crm-bench's directory")?
+                .to_owned(),
+        };
+        let work_root = self
+            .work_root
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join("crm-bench"));
+        Ok(Env {
+            state: StateFile::new(&self.state),
+            settings: RuntimeSettings {
+                bin_dir,
+                work_root,
+                durable: false,
+            },
+        })
+    }
+}
+
+impl UpArgs {
+    pub fn topology(&self) -> anyhow::Result<Topology> {
+        let mut t = Topology {
+            arch: self.arch,
+            runtime: self.runtime,
+            specs: BTreeMap::new(),
+            sut_cpus: match self.sut_cpus.as_deref() {
+                Some("all") => None,
+                Some(c) => Some(c.to_owned()),
+                None => default_sut_cpus(),
+            },
+        };
+        t.apply_flags(&self.replicas, &self.cpus, &self.memory)?;
+        Ok(t)
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut env = cli.global.env()?;
+    match cli.command {
+        Command::Up(args) => {
+            let topology = args.topology()?;
+            env.settings.durable = args.durable;
+            let guard_env = env.clone();
+            let up = lifecycle::guarded(
+                &guard_env,
+                async move { lifecycle::up(&env, &topology).await },
+            )
+            .await?;
+            let d = &up.deployment;
+            let admin = d.admin.as_ref().context("admin")?;
+            println!(
+                "{} is up ({} runtime) in {:.1} s",
+                d.arch,
+                d.runtime,
+                up.ready_after.as_secs_f64()
+            );
+            println!("  API:      {}/api/v1", d.public_url);
+            println!("  admin:    {} / {}", admin.email, admin.password);
+            println!("  state:    {}", guard_env.state.path().display());
+            println!("  stop it:  crm-bench down");
+        }
+        Command::Down => match lifecycle::down(&env).await? {
+            Some(d) => println!("{} ({} runtime) is down", d.arch, d.runtime),
+            None => println!("nothing is up"),
+        },
+        Command::Status { json } => {
+            let Some(d) = env.state.load()? else {
+                println!("nothing is up");
+                return Ok(());
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&d)?);
+                return Ok(());
+            }
+            let rt = runtime(d.runtime, &env.settings);
+            println!(
+                "{} ({} runtime), up since {}: {}",
+                d.arch,
+                d.runtime,
+                d.started_at.format("%F %T UTC"),
+                d.public_url
+            );
+            let http = reqwest::Client::new();
+            for inst in &d.instances {
+                let alive = rt.alive(&d, &inst.name).await;
+                let ready = match &inst.url {
+                    Some(u) if alive => match http
+                        .get(format!("{u}/readyz"))
+                        .timeout(Duration::from_secs(2))
+                        .send()
+                        .await
+                    {
+                        Ok(r) if r.status().is_success() => "ready",
+                        Ok(_) => "not ready",
+                        Err(_) => "unreachable",
+                    },
+                    Some(_) => "-",
+                    None => "",
+                };
+                let place = inst
+                    .url
+                    .clone()
+                    .unwrap_or_else(|| format!("127.0.0.1:{}", inst.port));
+                println!(
+                    "  {:<16} {:<8} {:<11} {}",
+                    inst.name,
+                    if alive { "running" } else { "stopped" },
+                    ready,
+                    place
+                );
+            }
+        }
+        Command::Seed(args) => {
+            let d = env
+                .state
+                .load()?
+                .context("nothing is up: run `crm-bench up` first")?;
+            let opts = SeedOptions {
+                size: args.size,
+                seed: args.seed,
+                path: args.path,
+            };
+            let report = seed::seed(&d, &opts).await?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("{report}");
+            }
+        }
+        Command::Logs { instance, lines } => {
+            let d = env.state.load()?.context("nothing is up")?;
+            if d.instance(&instance).is_none() {
+                let names: Vec<&str> = d.instances.iter().map(|i| i.name.as_str()).collect();
+                bail!("no instance '{instance}' (instances: {})", names.join(", "));
+            }
+            println!(
+                "{}",
+                runtime(d.runtime, &env.settings)
+                    .logs(&d, &instance, lines)
+                    .await?
+            );
+        }
+        Command::Run(args) => return run::run_scenario(env, args).await,
+        Command::Report { dir } => {
+            let written = report::render(&dir)?;
+            for f in &written.files {
+                println!("wrote {}", f.display());
+            }
+            for w in &written.warnings {
+                eprintln!("warning: {w}");
+            }
+        }
+        Command::Compare(args) => {
+            let mut tolerances = compare::Tolerances::default();
+            let code = match args.tolerance.iter().try_for_each(|t| tolerances.set(t)) {
+                Ok(()) => compare::main(
+                    &args.runs[..args.runs.len() - 1],
+                    &args.runs[args.runs.len() - 1],
+                    &tolerances,
+                    args.markdown,
+                    args.raw,
+                ),
+                Err(e) => {
+                    eprintln!("crm-bench compare: {e:#}");
+                    compare::INPUT_ERROR
+                }
+            };
+            // The exit code is the command's answer (0, 1 regression, 2 bad input), which
+            // `anyhow::Result` cannot carry; nothing is left to clean up at this point.
+            use std::io::Write;
+            let _ = std::io::stdout().flush();
+            std::process::exit(code);
+        }
+        Command::Images { rebuild } => images::images(&env, rebuild).await?,
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
+}

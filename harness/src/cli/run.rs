@@ -1,0 +1,79 @@
+//! `crm-bench run`: a scenario on each architecture, then the headline table.
+
+use crate::experiment::{self, RunOptions};
+use crate::lifecycle::{self, Env};
+use crate::scenario::Scenario;
+
+use super::{RunArgs, default_sut_cpus};
+
+/// The CPU split of a run: flags, else the scenario's, else SUT on all but CPU 0 and the
+/// load generator on CPU 0 (no split on a one-CPU machine).
+fn cpu_split(args: &RunArgs, s: &Scenario) -> (Option<String>, Option<String>) {
+    let sut = match args.sut_cpus.as_deref().or(s.cpus.sut.as_deref()) {
+        Some("all") => None,
+        Some(c) => Some(c.to_owned()),
+        None => default_sut_cpus(),
+    };
+    let load = match args.load_cpus.as_deref().or(s.cpus.load.as_deref()) {
+        Some("all") => None,
+        Some(c) => Some(c.to_owned()),
+        None => sut.as_ref().map(|_| "0".to_owned()),
+    };
+    (sut, load)
+}
+
+pub(super) async fn run_scenario(env: Env, args: RunArgs) -> anyhow::Result<()> {
+    let scenario = Scenario::load(&args.scenario)?;
+    if args.check {
+        println!(
+            "{}: valid ({} experiments on {})",
+            args.scenario.display(),
+            scenario.experiments.len(),
+            scenario
+                .architectures
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        return Ok(());
+    }
+    let (sut_cpus, load_cpus) = cpu_split(&args, &scenario);
+    let opts = RunOptions {
+        reports: args.reports.clone(),
+        file: args.scenario.display().to_string(),
+        sut_cpus,
+        load_cpus,
+    };
+    let guard_env = env.clone();
+    let (dir, results) = lifecycle::guarded(&guard_env, async move {
+        experiment::run(&env, &scenario, &opts).await
+    })
+    .await?;
+    println!("\nreport: {}", dir.display());
+    println!("  {}", dir.join("summary.md").display());
+    println!("  {}\n", dir.join("index.html").display());
+    println!("| metric | measure | monolith | microservices | winner | by |");
+    println!("|---|---|---:|---:|---|---|");
+    for v in &results.verdicts {
+        let show =
+            |x: Option<f64>| x.map_or("not measured".to_owned(), |x| format!("{x:.3} {}", v.unit));
+        println!(
+            "| {} | {} | {} | {} | {} | {} |",
+            v.metric,
+            v.measure,
+            show(v.monolith),
+            show(v.micro),
+            v.winner.map_or("—".to_owned(), |w| w.to_string()),
+            v.by
+        );
+    }
+    if !results.reconciliation_passed {
+        eprintln!(
+            "reconciliation FAILED: see the consistency section of {}",
+            dir.join("summary.md").display()
+        );
+        std::process::exit(3);
+    }
+    Ok(())
+}

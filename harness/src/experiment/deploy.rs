@@ -1,0 +1,108 @@
+//! Redeploy under load: one service of the microservices (or, with 2+ replicas, a rolling
+//! restart that drains each from the gateway first) against the whole monolith, which can
+//! only restart as one. Time to healthy and the requests that failed meanwhile.
+
+use std::time::Duration;
+
+use super::ArchCtx;
+use super::convert;
+use super::measure::{Pace, Plan, PlannedStep};
+use crate::results::{Deploy, Window};
+use crate::scenario::{Action, DeployMode, DeploySpec};
+use crate::topology::Arch;
+
+pub(super) async fn run(ctx: &mut ArchCtx, s: &DeploySpec) -> anyhow::Result<Deploy> {
+    let micro = ctx.d.arch == Arch::Micro;
+    let service = if micro {
+        s.service.clone()
+    } else {
+        "monolith".to_owned()
+    };
+    let replicas = if micro { s.replicas } else { 1 };
+    if micro && replicas > 1 {
+        ctx.scale_to(&s.service, replicas).await?;
+    }
+    let action = match (s.mode, micro && replicas > 1) {
+        (DeployMode::Rolling, true) => Action::RollingRestart,
+        _ => Action::Restart,
+    };
+    let (warmup_s, duration_s) = ctx.times(s.warmup_s, s.duration_s);
+    let plan = Plan {
+        label: format!("{} redeploy {service}", ctx.d.arch),
+        pace: Pace::Open { rate: s.rate },
+        warmup_s,
+        duration_s,
+        mix: ctx.mix(&s.mix),
+        steps: vec![PlannedStep {
+            at_s: s.at_s,
+            action,
+            target: if micro {
+                s.service.clone()
+            } else {
+                service.clone()
+            },
+            delay: Duration::ZERO,
+            replicas: None,
+        }],
+        bucket_s: 0.5,
+    };
+    let m = ctx.measure(&plan).await?;
+    let step = m.steps.first().cloned().expect("one step");
+    if let Some(e) = &step.error {
+        anyhow::bail!("the redeploy failed: {e}");
+    }
+    let window = Window {
+        label: format!("redeploy {service}"),
+        start_s: step.started_s,
+        end_s: step.finished_s,
+    };
+    // Requests intended while the redeploy ran (the timeline counts by intended time).
+    let (mut requests, mut failed) = (0, 0);
+    for b in m
+        .raw
+        .timeline
+        .buckets
+        .iter()
+        .filter(|b| b.t_s + m.raw.timeline.bucket_s > window.start_s && b.t_s < window.end_s)
+    {
+        requests += b.requests;
+        // Not served: 5xx, refused or broken connections, timeouts (a 4xx is an answer).
+        failed += b.ops.values().map(|o| o.unavailable).sum::<u64>();
+    }
+    let windows = vec![
+        Window {
+            label: "warm-up".into(),
+            start_s: 0.0,
+            end_s: warmup_s,
+        },
+        window.clone(),
+    ];
+    let deploy = Deploy {
+        name: s
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("redeploy-{}", s.service)),
+        service,
+        mode: if action == Action::RollingRestart {
+            "rolling"
+        } else {
+            "restart"
+        }
+        .to_owned(),
+        replicas,
+        time_to_healthy_s: step.finished_s - step.started_s,
+        requests_during: requests,
+        failed_during: failed,
+        run: convert::load_run(&m.raw, &Default::default(), windows, m.resources),
+        window,
+    };
+    ctx.progress.note(format!(
+        "  {}: {} ready again after {:.1} s; {} of {} requests failed meanwhile",
+        ctx.d.arch,
+        deploy.service,
+        deploy.time_to_healthy_s,
+        deploy.failed_during,
+        deploy.requests_during
+    ));
+    Ok(deploy)
+}

@@ -1,0 +1,386 @@
+//! Running a scenario: for each architecture, bring it up, seed it, run every experiment of
+//! the scenario against it, reconcile, tear it down; then derive the verdicts and write the
+//! report.
+//!
+//! # Layout
+//! - [`measure`]: one load run with actions at given times and resources sampled.
+//! - [`convert`]: the engine's results into the report's.
+//! - `sweep`, `fault`, `deploy`, `scale`, `noisy`, `consistency`, `resources`, `journeys`,
+//!   `steps`: one file per experiment kind.
+//! - [`machine`], [`calibrate`], [`sampler`], [`progress`]: facts, the machine-speed
+//!   reference, resource sampling, progress bars.
+
+pub mod calibrate;
+mod consistency;
+pub mod convert;
+mod deploy;
+mod fault;
+mod journeys;
+pub mod machine;
+pub mod measure;
+mod noisy;
+pub mod progress;
+mod resources;
+pub mod sampler;
+mod scale;
+mod steps;
+mod sweep;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::lifecycle::{self, Env};
+use crate::results::{ArchRun, Calibration, Experiment, Failure, Results, SCHEMA, ScenarioEcho};
+use crate::runtime::{Deployment, Runtime, runtime};
+use crate::scenario::{ExperimentSpec, Scenario};
+use crate::seed::{self, SeedOptions};
+use crate::topology::{Arch, RuntimeKind, Topology};
+use crate::workload::acks::Acks;
+use progress::Progress;
+
+/// Where a scenario run's report goes and how the machine is split.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Parent of the report directory (`reports/`).
+    pub reports: PathBuf,
+    /// The scenario file as given.
+    pub file: String,
+    /// CPUs of the system under test / of the load generator (`None`: not pinned).
+    pub sut_cpus: Option<String>,
+    pub load_cpus: Option<String>,
+}
+
+/// Everything an experiment needs about the architecture under test.
+pub struct ArchCtx {
+    pub scenario: Scenario,
+    pub env: Env,
+    pub rt: Arc<dyn Runtime>,
+    pub d: Deployment,
+    pub token: String,
+    /// Every write acknowledged on this architecture, for the final reconciliation.
+    pub acks: Arc<Acks>,
+    pub load_cpus: Vec<usize>,
+    pub progress: Progress,
+    /// Load runs so far (names each run's markers).
+    runs: u32,
+    /// Distinguishes this scenario run's markers from an earlier one's.
+    nonce: String,
+}
+
+impl ArchCtx {
+    fn save_state(&self) {
+        if let Err(e) = self.env.state.save(&self.d) {
+            self.progress
+                .note(format!("could not write the state file: {e:#}"));
+        }
+    }
+
+    /// Seconds of warm-up and measurement for an experiment: its own, else the scenario's.
+    pub fn times(&self, warmup: Option<f64>, duration: Option<f64>) -> (f64, f64) {
+        (
+            warmup.unwrap_or(self.scenario.load.warmup_s),
+            duration.unwrap_or(self.scenario.load.duration_s),
+        )
+    }
+
+    pub fn mix(
+        &self,
+        own: &Option<std::collections::BTreeMap<String, f64>>,
+    ) -> std::collections::BTreeMap<String, f64> {
+        own.clone().unwrap_or_else(|| self.scenario.effective_mix())
+    }
+
+    /// Puts the deployment back to its starting shape after an experiment: every module
+    /// healed, every instance running and ready, one replica of each service.
+    pub async fn restore(&mut self) -> anyhow::Result<()> {
+        let http = reqwest::Client::new();
+        for inst in self.d.instances.clone() {
+            if inst.url.is_none() {
+                continue;
+            }
+            if !self.rt.alive(&self.d, &inst.name).await {
+                self.rt.restart(&mut self.d, &inst.name).await?;
+            } else {
+                // Resumes a paused process (a no-op otherwise).
+                self.rt.pause(&self.d, &inst.name, false).await?;
+            }
+            let module = inst.service.as_str();
+            let modules: Vec<&str> = if module == "monolith" {
+                crate::topology::MICRO_SERVICES.to_vec()
+            } else if module == "gateway" {
+                Vec::new()
+            } else {
+                vec![module]
+            };
+            for m in modules {
+                let _ = http
+                    .put(format!(
+                        "{}/admin/faults/{m}",
+                        inst.url.clone().unwrap_or_default()
+                    ))
+                    .header("x-internal-secret", &self.d.internal_secret)
+                    .json(&serde_json::json!({"action": "heal"}))
+                    .timeout(Duration::from_secs(5))
+                    .send()
+                    .await;
+            }
+        }
+        if self.d.arch == Arch::Micro {
+            for s in crate::topology::MICRO_SERVICES {
+                if self.d.replicas(s).len() > 1 {
+                    self.rt.scale(&mut self.d, s, 1).await?;
+                }
+                let urls: Vec<String> = self
+                    .d
+                    .replicas(s)
+                    .iter()
+                    .filter_map(|i| i.url.clone())
+                    .collect();
+                crate::faults::Injector::new(self.rt.as_ref())
+                    .set_registry(&self.d, s, &urls)
+                    .await?;
+            }
+        }
+        for inst in self.d.instances.iter().filter(|i| i.url.is_some()) {
+            crate::runtime::process::wait_ready(inst, Duration::from_secs(60)).await?;
+        }
+        self.save_state();
+        Ok(())
+    }
+}
+
+fn cpu_list(list: &Option<String>) -> Vec<usize> {
+    let Some(l) = list else { return Vec::new() };
+    l.split(',')
+        .flat_map(|part| {
+            let mut ends = part
+                .splitn(2, '-')
+                .map(|n| n.trim().parse::<usize>().unwrap_or(0));
+            let a = ends.next().unwrap_or(0);
+            let b = ends.next().unwrap_or(a);
+            a..=b
+        })
+        .collect()
+}
+
+/// Runs `scenario` on every architecture it names and writes the report; returns the
+/// report directory.
+pub async fn run(
+    env: &Env,
+    scenario: &Scenario,
+    opts: &RunOptions,
+) -> anyhow::Result<(PathBuf, Results)> {
+    preflight(env, scenario)?;
+    let started_at = chrono::Utc::now();
+    if let Some(cpus) = &opts.load_cpus {
+        machine::pin_self(cpus).context("pin the load generator")?;
+    }
+    let steps = scenario.architectures.len() as u64 * (scenario.experiments.len() as u64 + 3);
+    let progress = Progress::new(steps);
+    let sut_cpus = cpu_list(&opts.sut_cpus);
+    let jiffies = machine::cpu_jiffies();
+    let mut calibration = Calibration::default();
+    let mut runs = Vec::new();
+    for arch in &scenario.architectures {
+        calibrate::measure(&sut_cpus, &mut calibration);
+        runs.push(run_arch(env, scenario, opts, *arch, &progress).await?);
+    }
+    calibrate::measure(&sut_cpus, &mut calibration);
+    progress.finish();
+    let mut machine = machine::describe(
+        opts.sut_cpus.clone(),
+        opts.load_cpus.clone(),
+        &env.settings.bin_dir,
+    );
+    machine.calibration = calibration.speed().is_some().then_some(calibration);
+    machine.cpu_steal = machine::steal_between(jiffies, machine::cpu_jiffies());
+    let verdicts = crate::report::verdicts(&runs);
+    let reconciliation_passed = runs.iter().all(|r| {
+        r.experiments.iter().all(|e| match e {
+            Experiment::Consistency(c) => c.passed,
+            _ => true,
+        })
+    });
+    let results = Results {
+        schema: SCHEMA.to_owned(),
+        scenario: ScenarioEcho {
+            name: scenario.name.clone(),
+            description: scenario.description.clone(),
+            file: opts.file.clone(),
+            config: serde_json::to_value(scenario)?,
+        },
+        machine,
+        started_at,
+        finished_at: chrono::Utc::now(),
+        runs,
+        verdicts,
+        reconciliation_passed,
+    };
+    let dir = opts.reports.join(format!(
+        "{}-{}",
+        started_at.format("%Y%m%dT%H%M%SZ"),
+        scenario.name
+    ));
+    crate::report::write(&dir, &results)
+        .with_context(|| format!("write the report {}", dir.display()))?;
+    Ok((dir, results))
+}
+
+/// What every architecture of the scenario needs, checked before anything is measured, so a
+/// missing binary fails the run at once rather than after the first architecture's minutes.
+fn preflight(env: &Env, scenario: &Scenario) -> anyhow::Result<()> {
+    let mut missing = Vec::new();
+    for arch in &scenario.architectures {
+        for service in crate::topology::services(*arch) {
+            let bin = env
+                .settings
+                .bin_dir
+                .join(crate::runtime::launch::binary(service));
+            if !bin.exists() && !missing.contains(&bin.display().to_string()) {
+                missing.push(bin.display().to_string());
+            }
+        }
+    }
+    if !missing.is_empty() {
+        anyhow::bail!(
+            "the CRM's binaries are missing: {} (cargo build --release --workspace --bins, or --bin-dir)",
+            missing.join(", ")
+        );
+    }
+    if scenario.runtime == RuntimeKind::Process {
+        let postgres = crm_testkit::pg::bin_dir().join("postgres");
+        anyhow::ensure!(
+            postgres.exists(),
+            "{} not found: PostgreSQL 15 is needed (scripts/install-deps.sh)",
+            postgres.display()
+        );
+        if scenario.architectures.contains(&Arch::Micro) {
+            crm_testkit::nats::binary()?;
+        }
+    }
+    Ok(())
+}
+
+async fn run_arch(
+    env: &Env,
+    scenario: &Scenario,
+    opts: &RunOptions,
+    arch: Arch,
+    progress: &Progress,
+) -> anyhow::Result<ArchRun> {
+    let topology = Topology {
+        arch,
+        runtime: scenario.runtime,
+        specs: Default::default(),
+        sut_cpus: opts.sut_cpus.clone(),
+    };
+    progress.step(format!("{arch}: up ({} runtime)", scenario.runtime));
+    let up = lifecycle::up(env, &topology).await?;
+    progress.done();
+    let rt: Arc<dyn Runtime> = Arc::from(runtime(scenario.runtime, &env.settings));
+    let result = async {
+        let d = up.deployment.clone();
+        progress.step(format!(
+            "{arch}: seeding {:?} ({:?} path)",
+            scenario.data.size, scenario.data.path
+        ));
+        let seed = seed::seed(
+            &d,
+            &SeedOptions {
+                size: scenario.data.size,
+                seed: scenario.data.seed,
+                path: scenario.data.path,
+            },
+        )
+        .await
+        .context("seed")?;
+        progress.done();
+        let token = lifecycle::admin_token(&d).await?;
+        let mut ctx = ArchCtx {
+            scenario: scenario.clone(),
+            env: env.clone(),
+            rt: rt.clone(),
+            d,
+            token,
+            acks: Arc::new(Acks::default()),
+            load_cpus: cpu_list(&opts.load_cpus),
+            progress: progress.clone(),
+            runs: 0,
+            nonce: uuid::Uuid::new_v4().simple().to_string()[..4].to_owned(),
+        };
+        let mut experiments = Vec::new();
+        let mut failures = Vec::new();
+        for spec in &scenario.experiments {
+            progress.step(format!("{arch}: {} ({})", spec.name(), spec.kind()));
+            let t = Instant::now();
+            match run_experiment(&mut ctx, spec).await {
+                Ok(Some(e)) => experiments.push(e),
+                Ok(None) => {}
+                Err(e) => {
+                    // Recorded and reported; the other experiments still run.
+                    let error = format!("{e:#}");
+                    progress.note(format!("{arch}: {} FAILED: {error}", spec.name()));
+                    failures.push(Failure {
+                        experiment: spec.name(),
+                        kind: spec.kind().to_owned(),
+                        error,
+                    });
+                }
+            }
+            ctx.restore()
+                .await
+                .context("restore the deployment after an experiment")?;
+            progress.note(format!(
+                "{arch}: {} done in {:.0} s",
+                spec.name(),
+                t.elapsed().as_secs_f64()
+            ));
+            progress.done();
+        }
+        anyhow::Ok(ArchRun {
+            arch,
+            runtime: scenario.runtime,
+            up_s: up.ready_after.as_secs_f64(),
+            seed: Some(seed),
+            experiments,
+            failures,
+        })
+    }
+    .await;
+    progress.step(format!("{arch}: down"));
+    let down = lifecycle::down(env).await;
+    progress.done();
+    let run = result?;
+    down?;
+    Ok(run)
+}
+
+/// One experiment on one architecture; `None` when it does not apply (with a note).
+async fn run_experiment(
+    ctx: &mut ArchCtx,
+    spec: &ExperimentSpec,
+) -> anyhow::Result<Option<Experiment>> {
+    Ok(match spec {
+        ExperimentSpec::Sweep(s) => Some(Experiment::Sweep(sweep::run(ctx, s).await?)),
+        ExperimentSpec::Fault(f) => Some(Experiment::Fault(fault::run(ctx, f).await?)),
+        ExperimentSpec::Deploy(d) => Some(Experiment::Deploy(deploy::run(ctx, d).await?)),
+        ExperimentSpec::Scale(s) => scale::run(ctx, s).await?.map(Experiment::Scale),
+        ExperimentSpec::NoisyNeighbour(n) => {
+            Some(Experiment::NoisyNeighbour(noisy::run(ctx, n).await?))
+        }
+        ExperimentSpec::Consistency(c) => {
+            Some(Experiment::Consistency(consistency::run(ctx, c).await?))
+        }
+        ExperimentSpec::Resources(r) => Some(Experiment::Resources(resources::run(ctx, r).await?)),
+        ExperimentSpec::Journeys(j) => Some(Experiment::Journeys(journeys::run(ctx, j).await?)),
+        ExperimentSpec::Steps(s) => Some(Experiment::Fault(steps::run(ctx, s).await?)),
+    })
+}
+
+/// The report directory's parent by default.
+pub fn default_reports_dir() -> &'static Path {
+    Path::new("reports")
+}

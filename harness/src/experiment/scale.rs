@@ -1,0 +1,116 @@
+//! Replicas 1..N of one service, each under a CPU quota, driven to saturation by requests
+//! that need only that service: throughput and scaling efficiency `thr(N) / (N · thr(1))`.
+//! The monolith scales only as a whole, so it is not measured here (the report says so).
+
+use std::collections::BTreeMap;
+
+use super::ArchCtx;
+use super::measure::{Pace, Plan};
+use crate::results::{Scale, ScalePoint};
+use crate::scenario::ScaleSpec;
+use crate::topology::Arch;
+use crate::workload::catalog;
+
+/// The default mix of a scale run: every read that needs only `service`.
+fn own_reads(service: &str) -> BTreeMap<String, f64> {
+    catalog::OPS
+        .iter()
+        .filter(|o| !o.writes && o.needs == [service])
+        .map(|o| (o.name.to_owned(), 1.0))
+        .collect()
+}
+
+pub(super) async fn run(ctx: &mut ArchCtx, s: &ScaleSpec) -> anyhow::Result<Option<Scale>> {
+    if ctx.d.arch != Arch::Micro {
+        ctx.progress
+            .note("  monolith: scaling one service does not apply (it scales only as a whole)");
+        return Ok(None);
+    }
+    let mix = match &s.mix {
+        Some(m) => m.clone(),
+        None => own_reads(&s.service),
+    };
+    anyhow::ensure!(
+        !mix.is_empty(),
+        "no read needs only {}: give the scale experiment a mix",
+        s.service
+    );
+    // Every replica, the present one included, runs under the quota.
+    ctx.d
+        .topology
+        .specs
+        .entry(s.service.clone())
+        .or_default()
+        .cpus = Some(s.cpus_per_replica);
+    for inst in ctx
+        .d
+        .replicas(&s.service)
+        .iter()
+        .map(|i| i.name.clone())
+        .collect::<Vec<_>>()
+    {
+        ctx.rt.restart(&mut ctx.d, &inst).await?;
+    }
+    let (warmup_s, duration_s) = ctx.times(s.warmup_s, s.duration_s);
+    let mut points: Vec<ScalePoint> = Vec::new();
+    let result = async {
+        for &n in &s.replicas {
+            ctx.scale_to(&s.service, n).await?;
+            let plan = Plan {
+                label: format!("{} x{n}", s.service),
+                pace: Pace::Saturate {
+                    connections: s.connections as usize,
+                },
+                warmup_s,
+                duration_s,
+                mix: mix.clone(),
+                steps: Vec::new(),
+                bucket_s: 1.0,
+            };
+            let runs = ctx.measure_repeated(&plan).await?;
+            let mut runs = runs.into_iter();
+            let run = runs.next().expect("one run");
+            let throughput =
+                run.achieved_rps * (1.0 - run.failed as f64 / run.requests.max(1) as f64);
+            let base = points.first().map_or(throughput, |p| p.throughput_rps);
+            let point = ScalePoint {
+                replicas: n,
+                throughput_rps: throughput,
+                p99_us: run.total.corrected.p99_us,
+                efficiency: if base > 0.0 {
+                    throughput / (n as f64 * base)
+                } else {
+                    0.0
+                },
+                run,
+                repeats: runs.collect(),
+            };
+            ctx.progress.note(format!(
+                "  {} x{n} at {} CPU each: {:.0} req/s ok, efficiency {:.2}",
+                s.service, s.cpus_per_replica, point.throughput_rps, point.efficiency
+            ));
+            points.push(point);
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    // Back to an unlimited single replica, whatever happened.
+    if let Some(spec) = ctx.d.topology.specs.get_mut(&s.service) {
+        spec.cpus = None;
+    }
+    ctx.rt.scale(&mut ctx.d, &s.service, 1).await?;
+    let name = ctx.d.replicas(&s.service).first().map(|i| i.name.clone());
+    if let Some(name) = name {
+        ctx.rt.restart(&mut ctx.d, &name).await?;
+    }
+    result?;
+    Ok(Some(Scale {
+        name: s
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("scale-{}", s.service)),
+        service: s.service.clone(),
+        cpus_per_replica: s.cpus_per_replica,
+        points,
+    }))
+}

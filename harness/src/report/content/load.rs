@@ -1,0 +1,215 @@
+//! Sections of the load experiments: sweeps, scaling, noisy neighbour, journeys.
+
+use crate::results::{Results, Sweep};
+
+use super::super::doc::{Doc, Table};
+use super::super::figure::numbered;
+use super::super::format::{self, pct, rps, us};
+use super::super::pick::{self, ARCHS};
+use super::super::style::arch_label;
+
+/// Runs shorter than this (measured part) are flagged: METHOD.md does not trust them.
+const SHORT_RUN_S: f64 = 10.0;
+
+pub(super) fn sweeps(doc: &mut Doc, results: &Results, notes: &mut Vec<String>) {
+    let pairs = pick::pairs(&results.runs, pick::sweeps, |s| &s.name);
+    if pairs.is_empty() {
+        return;
+    }
+    doc.h(2, "Response time and throughput (sweeps)");
+    for (i, pair) in pairs.iter().enumerate() {
+        doc.h(3, format!("Sweep: {}", pair.name));
+        for arch in ARCHS {
+            let Some(s) = pair.get(arch) else {
+                doc.p(format!("{}: {}.", arch_label(arch), format::NOT_MEASURED));
+                continue;
+            };
+            doc.p(format!(
+                "{}: max rate under the SLO (p99 ≤ {}, errors ≤ {}): {}.",
+                arch_label(arch),
+                us(s.slo_p99_us),
+                pct(s.slo_max_error_rate),
+                s.max_rate_under_slo
+                    .map_or_else(|| "none of the tested rates".to_owned(), rps)
+            ));
+            doc.table(sweep_table(s));
+            for p in &s.points {
+                if p.run.duration_s < SHORT_RUN_S {
+                    notes.push(format!(
+                        "{} sweep {} at {}: measured for only {} (under {} s is not trusted).",
+                        arch_label(arch),
+                        s.name,
+                        rps(p.offered_rps),
+                        format::secs(p.run.duration_s),
+                        SHORT_RUN_S
+                    ));
+                }
+            }
+        }
+        doc.figure(numbered("latency-throughput", i, &pair.name));
+        if i == 0 {
+            doc.figure("spectrum.png");
+        }
+    }
+}
+
+fn sweep_table(s: &Sweep) -> Table {
+    let mut t = Table::new(&[
+        "offered",
+        "achieved",
+        "p50",
+        "p90",
+        "p99",
+        "p99.9",
+        "p99 uncorrected",
+        "errors",
+        "SLO",
+        "runs",
+    ])
+    .text_column(8);
+    for p in &s.points {
+        t.row(vec![
+            rps(p.offered_rps),
+            rps(p.achieved_rps),
+            us(p.latency.p50_us),
+            us(p.latency.p90_us),
+            us(p.latency.p99_us),
+            us(p.latency.p999_us),
+            us(p.run.total.uncorrected.p99_us),
+            pct(p.error_rate),
+            if p.meets_slo { "met" } else { "missed" }.to_owned(),
+            (1 + p.repeats.len()).to_string(),
+        ]);
+    }
+    t
+}
+
+pub(super) fn scales(doc: &mut Doc, results: &Results) {
+    let pairs = pick::pairs(&results.runs, pick::scales, |s| &s.name);
+    if pairs.is_empty() {
+        return;
+    }
+    doc.h(2, "Scalability");
+    for (i, pair) in pairs.iter().enumerate() {
+        doc.h(3, format!("Scale: {}", pair.name));
+        for arch in ARCHS {
+            let Some(s) = pair.get(arch) else {
+                let why = match arch {
+                    crate::topology::Arch::Monolith => {
+                        " (the monolith scales only as a whole: every module is replicated \
+                         together, so no single part can be scaled)"
+                    }
+                    crate::topology::Arch::Micro => "",
+                };
+                doc.p(format!(
+                    "{}: {}{why}.",
+                    arch_label(arch),
+                    format::NOT_MEASURED
+                ));
+                continue;
+            };
+            doc.p(format!(
+                "{}: replicas of {} at {} CPU each.",
+                arch_label(arch),
+                s.service,
+                s.cpus_per_replica
+            ));
+            let mut t = Table::new(&["replicas", "throughput", "p99", "efficiency"]);
+            for p in &s.points {
+                t.row(vec![
+                    p.replicas.to_string(),
+                    rps(p.throughput_rps),
+                    us(p.p99_us),
+                    format!("{:.2}", p.efficiency),
+                ]);
+            }
+            doc.table(t);
+        }
+        doc.figure(numbered("scaling", i, &pair.name));
+    }
+}
+
+pub(super) fn noisy(doc: &mut Doc, results: &Results) {
+    let pairs = pick::pairs(&results.runs, pick::noisy, |n| &n.name);
+    if pairs.is_empty() {
+        return;
+    }
+    doc.h(2, "Noisy neighbour");
+    for pair in &pairs {
+        doc.h(3, format!("Noisy neighbour: {}", pair.name));
+        let mut t = Table::new(&[
+            "architecture",
+            "p99 alone",
+            "p99 beside",
+            "ratio",
+            "success alone",
+            "success beside",
+            "neighbour",
+        ]);
+        for arch in ARCHS {
+            let row = match pair.get(arch) {
+                Some(n) => vec![
+                    arch_label(arch).to_owned(),
+                    us(n.alone.p99_us),
+                    us(n.beside_neighbour.p99_us),
+                    format!("{:.2}×", n.p99_ratio),
+                    pct(n.alone.success_rate),
+                    pct(n.beside_neighbour.success_rate),
+                    rps(n.neighbour_rps),
+                ],
+                None => not_measured_row(arch, 7),
+            };
+            t.row(row);
+        }
+        doc.table(t);
+    }
+}
+
+pub(super) fn journeys(doc: &mut Doc, results: &Results) {
+    let pairs = pick::pairs(&results.runs, pick::journeys, |j| &j.name);
+    if pairs.is_empty() {
+        return;
+    }
+    doc.h(2, "User journeys (closed loop)");
+    for pair in &pairs {
+        doc.h(3, format!("Journeys: {}", pair.name));
+        let mut t = Table::new(&[
+            "architecture",
+            "users",
+            "journeys",
+            "journeys/s",
+            "requests/s",
+            "p50",
+            "p99",
+            "failed",
+        ]);
+        for arch in ARCHS {
+            let row = match pair.get(arch) {
+                Some(j) => vec![
+                    arch_label(arch).to_owned(),
+                    j.users.to_string(),
+                    j.journeys_completed.to_string(),
+                    if j.run.duration_s > 0.0 {
+                        format::sig3(j.journeys_completed as f64 / j.run.duration_s)
+                    } else {
+                        format::NOT_MEASURED.to_owned()
+                    },
+                    rps(j.run.achieved_rps),
+                    us(j.run.total.corrected.p50_us),
+                    us(j.run.total.corrected.p99_us),
+                    j.run.failed.to_string(),
+                ],
+                None => not_measured_row(arch, 8),
+            };
+            t.row(row);
+        }
+        doc.table(t);
+    }
+}
+
+/// A table row saying the architecture did not run the experiment.
+pub(super) fn not_measured_row(arch: crate::topology::Arch, columns: usize) -> Vec<String> {
+    let mut row = vec![arch_label(arch).to_owned(), format::NOT_MEASURED.to_owned()];
+    row.resize(columns, String::new());
+    row
+}

@@ -1,0 +1,286 @@
+//! The verdict table: per paper metric, which architecture did better and by how much,
+//! derived from the experiments present by the rules in [`RULES`].
+
+mod events;
+mod rows;
+
+use crate::results::{ArchRun, Verdict};
+use crate::topology::Arch;
+
+use super::format;
+use super::style::arch_label;
+
+/// A difference within this fraction of the larger value is a tie (single runs on a shared
+/// 2-core machine move by about this much from one run to the next).
+pub const NOISE_BAND: f64 = 0.10;
+
+/// How verdicts are decided, in words; the report prints these in its footer.
+pub const RULES: &[&str] = &[
+    "Response time: p99 and p50 (corrected for coordinated omission) of each sweep at the \
+     highest offered rate at which both architectures met the SLO; if no common rate met it \
+     on both, at the lowest rate both ran (noted). Lower wins.",
+    "Throughput: the highest offered rate whose point met the SLO (p99 and error rate), per \
+     sweep; an architecture that met it at no tested rate loses to one that did. Closed-loop \
+     journeys: journeys completed per second with the same number of users. Higher wins.",
+    "Fault tolerance: per fault, the success rate of the operations that do not need the \
+     broken part during the fault (higher wins), their p99 during the fault (lower wins), and \
+     the time until the affected operations succeed again after it ends (lower wins; never \
+     recovering within the run loses). Noisy neighbour: interactive p99 beside heavy \
+     analytics divided by p99 alone (lower wins).",
+    "Resource use: CPU milliseconds per request and the sum of every instance's peak RSS over \
+     the resources experiment (lower wins); cores needed at a rate, when both were measured at \
+     the same rate.",
+    "Scalability: scaling efficiency thr(N) / (N · thr(1)) at the largest N measured (higher \
+     wins). The monolith scales only as a whole (every module replicated together): without a \
+     monolith scale experiment of the same name there is no winner.",
+    "Deployment: per redeploy, the time from the stop signal until healthy again and the \
+     requests that failed meanwhile (lower wins).",
+    "A winner needs both sides measured. A difference within the noise band (10% of the larger \
+     value, and at least 0.1 ms, 1 req/s, 1 s of recovery, 0.2 s to healthy, 0.01 CPU-ms, \
+     2 MiB, 0.05 of efficiency or ratio, 0.1 journeys/s; success rates: 0.5 percentage points) \
+     is a tie. \"by\" compares the winner with the loser: \"N× lower/higher\" from 1.5× on, \
+     otherwise a percentage of the loser's value (success rates: percentage points).",
+];
+
+/// Derives the verdict rows from the experiments in `runs`, metric by metric, by the rules
+/// in [`RULES`]:
+///
+/// - **response time**: p99 and p50 (corrected) of each sweep at the highest offered rate
+///   both architectures met the SLO at (else the lowest common rate, noted); lower wins.
+/// - **throughput**: each sweep's highest rate under the SLO (meeting it at no rate loses);
+///   closed-loop journeys per second at the same number of users; higher wins.
+/// - **fault tolerance**: per fault, success rate (higher wins) and p99 (lower wins) of the
+///   unaffected operations during the fault, and recovery time (lower wins; never recovering
+///   loses); noisy neighbour p99 ratio (lower wins).
+/// - **resource use**: CPU-ms per request, total peak RSS, cores at a common rate; lower wins.
+/// - **scalability**: efficiency at the largest N; without a monolith scale experiment of the
+///   same name (the monolith scales only as a whole) there is no winner.
+/// - **deployment**: time to healthy and failed requests per redeploy; lower wins.
+///
+/// A winner needs both sides measured; a difference within [`NOISE_BAND`] of the larger value
+/// (or under the unit's floor; success rates: 0.5 percentage points) is a tie.
+pub fn verdicts(runs: &[ArchRun]) -> Vec<Verdict> {
+    let mut out = Vec::new();
+    out.extend(rows::response_time(runs));
+    out.extend(rows::throughput(runs));
+    out.extend(events::fault_tolerance(runs));
+    out.extend(rows::resource_use(runs));
+    out.extend(events::scalability(runs));
+    out.extend(events::deployment(runs));
+    out
+}
+
+/// A verdict's figure for one architecture as a table shows it: the value in its unit,
+/// `not measured`, or `—` when it ran and failed outright (the note says how).
+pub(crate) fn shown(v: &Verdict, arch: Arch) -> String {
+    let value = match arch {
+        Arch::Monolith => v.monolith,
+        Arch::Micro => v.micro,
+    };
+    match value {
+        Some(x) => format::value(x, &v.unit),
+        None if v
+            .note
+            .contains(&format!("{}: {}", arch_label(arch), format::NOT_MEASURED)) =>
+        {
+            format::NOT_MEASURED.to_owned()
+        }
+        None => "—".to_owned(),
+    }
+}
+
+/// The winner as a table shows it: the architecture, `tie`, or `—` (not compared).
+pub(crate) fn winner_text(v: &Verdict) -> String {
+    match v.winner {
+        Some(a) => arch_label(a).to_owned(),
+        None if v.by.starts_with("tie") => "tie".to_owned(),
+        None => "—".to_owned(),
+    }
+}
+
+/// One side's figure for a verdict.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Side {
+    /// The experiment did not run on this architecture.
+    Missing,
+    Value(f64),
+    /// It ran and failed outright (no rate met the SLO, never recovered): loses to a value.
+    Failed(&'static str),
+}
+
+impl Side {
+    fn value(self) -> Option<f64> {
+        match self {
+            Side::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// What a verdict row compares.
+pub(crate) struct Spec {
+    pub(crate) metric: &'static str,
+    pub(crate) measure: String,
+    pub(crate) unit: &'static str,
+    /// A short name for "by" (`p99`, `throughput`).
+    pub(crate) short: &'static str,
+    pub(crate) lower_is_better: bool,
+    /// The smallest difference that is not noise, in `unit`.
+    pub(crate) floor: f64,
+}
+
+/// Decides a row from both sides' figures.
+pub(crate) fn decide(spec: Spec, monolith: Side, micro: Side, note: String) -> Verdict {
+    let mut notes: Vec<String> = Vec::new();
+    if !note.is_empty() {
+        notes.push(note);
+    }
+    for (arch, side) in [(Arch::Monolith, monolith), (Arch::Micro, micro)] {
+        match side {
+            Side::Missing => notes.push(format!("{}: {}", arch_label(arch), format::NOT_MEASURED)),
+            Side::Failed(why) => notes.push(format!("{}: {why}", arch_label(arch))),
+            Side::Value(_) => {}
+        }
+    }
+    let (winner, by) = match (monolith, micro) {
+        (Side::Value(m), Side::Value(u)) => {
+            // Success rates near 100% differ by little in relative terms however large the
+            // difference in failures: their band is absolute (percentage points).
+            let band = if spec.unit == "%" {
+                spec.floor
+            } else {
+                (NOISE_BAND * m.abs().max(u.abs())).max(spec.floor)
+            };
+            if (m - u).abs() <= band {
+                (None, "tie (within noise)".to_owned())
+            } else {
+                let mono_better = (m < u) == spec.lower_is_better;
+                let (w, l, arch) = if mono_better {
+                    (m, u, Arch::Monolith)
+                } else {
+                    (u, m, Arch::Micro)
+                };
+                (Some(arch), by_text(w, l, &spec))
+            }
+        }
+        (Side::Value(_), Side::Failed(why)) => (
+            Some(Arch::Monolith),
+            format!("{} {why}", arch_label(Arch::Micro)),
+        ),
+        (Side::Failed(why), Side::Value(_)) => (
+            Some(Arch::Micro),
+            format!("{} {why}", arch_label(Arch::Monolith)),
+        ),
+        (Side::Failed(_), Side::Failed(_)) => (None, "neither".to_owned()),
+        _ => (None, "n/a".to_owned()),
+    };
+    Verdict {
+        metric: spec.metric.to_owned(),
+        measure: spec.measure,
+        unit: spec.unit.to_owned(),
+        monolith: monolith.value(),
+        micro: micro.value(),
+        lower_is_better: spec.lower_is_better,
+        winner,
+        by,
+        note: notes.join("; "),
+    }
+}
+
+/// `2.1× lower p99`, `35% lower p99`, `+35% throughput`, `none vs 12 requests`.
+fn by_text(winner: f64, loser: f64, spec: &Spec) -> String {
+    if spec.unit == "%" {
+        return format!("{:+.1} pp {}", winner - loser, spec.short);
+    }
+    if spec.lower_is_better {
+        if winner <= 0.0 {
+            return format!("none vs {}", format::value(loser, spec.unit));
+        }
+        let r = loser / winner;
+        if r >= 1.5 {
+            format!("{r:.1}× lower {}", spec.short)
+        } else {
+            format!(
+                "{:.0}% lower {}",
+                (loser - winner) / loser * 100.0,
+                spec.short
+            )
+        }
+    } else {
+        if loser <= 0.0 {
+            return format!("{} vs none", format::value(winner, spec.unit));
+        }
+        let r = winner / loser;
+        if r >= 1.5 {
+            format!("{r:.1}× higher {}", spec.short)
+        } else {
+            format!("+{:.0}% {}", (winner - loser) / loser * 100.0, spec.short)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(lower: bool) -> Spec {
+        Spec {
+            metric: "response time",
+            measure: "p99".into(),
+            unit: "ms",
+            short: "p99",
+            lower_is_better: lower,
+            floor: 0.1,
+        }
+    }
+
+    #[test]
+    fn the_lower_latency_wins_and_by_says_how_many_times() {
+        let v = decide(
+            spec(true),
+            Side::Value(10.0),
+            Side::Value(21.0),
+            String::new(),
+        );
+        assert_eq!(v.winner, Some(Arch::Monolith));
+        assert_eq!(v.by, "2.1× lower p99");
+    }
+
+    #[test]
+    fn a_difference_inside_the_noise_band_is_a_tie() {
+        let v = decide(
+            spec(true),
+            Side::Value(10.0),
+            Side::Value(10.9),
+            String::new(),
+        );
+        assert_eq!(v.winner, None);
+        let v = decide(
+            spec(false),
+            Side::Value(100.0),
+            Side::Value(135.0),
+            String::new(),
+        );
+        assert_eq!(v.winner, Some(Arch::Micro));
+        assert_eq!(v.by, "+35% p99");
+    }
+
+    #[test]
+    fn a_side_not_measured_gives_no_winner_and_says_so() {
+        let v = decide(spec(true), Side::Value(10.0), Side::Missing, String::new());
+        assert_eq!(v.winner, None);
+        assert!(v.note.contains("microservices: not measured"), "{}", v.note);
+    }
+
+    #[test]
+    fn a_side_that_failed_outright_loses() {
+        let v = decide(
+            spec(false),
+            Side::Failed("met the SLO at no tested rate"),
+            Side::Value(300.0),
+            String::new(),
+        );
+        assert_eq!(v.winner, Some(Arch::Micro));
+        assert_eq!(v.monolith, None);
+    }
+}

@@ -1,0 +1,364 @@
+//! The results of a scenario run: what `results.json` holds (schema [`SCHEMA`]), what every
+//! report format renders, and what `compare` reads. Every figure in here was measured by the
+//! run that wrote it; nothing is filled in by hand.
+//!
+//! Times are microseconds (`*_us`) or seconds (`*_s`); rates are requests per second.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::seed::SeedReport;
+use crate::topology::{Arch, RuntimeKind};
+
+mod machine;
+
+pub use machine::{Calibration, Machine, median};
+
+/// The schema id written into every results.json; bump the version on incompatible changes.
+pub const SCHEMA: &str = "crm-bench/results/v1";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    pub schema: String,
+    pub scenario: ScenarioEcho,
+    pub machine: Machine,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    /// One entry per architecture, in the scenario's order.
+    pub runs: Vec<ArchRun>,
+    /// One row per paper metric, derived from `runs`.
+    pub verdicts: Vec<Verdict>,
+    /// Every consistency check of every architecture passed.
+    pub reconciliation_passed: bool,
+}
+
+/// The scenario as it was run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioEcho {
+    pub name: String,
+    pub description: String,
+    /// The scenario file's path as given.
+    pub file: String,
+    /// The parsed scenario, as JSON.
+    pub config: serde_json::Value,
+}
+
+/// Everything measured on one architecture.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ArchRun {
+    pub arch: Arch,
+    pub runtime: RuntimeKind,
+    /// From `up` until every instance was ready.
+    pub up_s: f64,
+    pub seed: Option<SeedReport>,
+    pub experiments: Vec<Experiment>,
+    /// Experiments that could not be measured on this architecture, and why (the run goes
+    /// on with the next one; the report lists them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<Failure>,
+}
+
+/// An experiment that failed part-way; nothing of it is reported as measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    pub experiment: String,
+    pub kind: String,
+    pub error: String,
+}
+
+/// Latency percentiles of one histogram (HdrHistogram, µs, 3 significant digits).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencyStats {
+    pub count: u64,
+    pub min_us: u64,
+    pub mean_us: f64,
+    pub p50_us: u64,
+    pub p90_us: u64,
+    pub p99_us: u64,
+    pub p999_us: u64,
+    pub max_us: u64,
+}
+
+/// One operation's figures in one load run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OpStats {
+    pub requests: u64,
+    /// Requests that did not succeed (any class in `errors`).
+    pub failed: u64,
+    /// Failures by class: `connect`, `timeout`, `io`, `429`, `4xx:409`, `5xx:503`, ...
+    pub errors: BTreeMap<String, u64>,
+    /// From the intended send time (coordinated omission corrected).
+    pub corrected: LatencyStats,
+    /// From the actual send time.
+    pub uncorrected: LatencyStats,
+    /// Percentile spectrum of the corrected histogram: `(percentile, µs)` points from 0 to
+    /// 99.999, for the spectrum chart.
+    pub spectrum: Vec<(f64, u64)>,
+    /// The corrected and uncorrected histograms, serialised (HdrHistogram V2 + deflate,
+    /// base64), so any other figure can be recomputed.
+    pub hist_corrected: String,
+    pub hist_uncorrected: String,
+}
+
+/// One interval of a run's timeline (relative to the run's start, warm-up included).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Bucket {
+    pub t_s: f64,
+    pub width_s: f64,
+    pub requests: u64,
+    pub failed: u64,
+    /// Corrected latency of all operations in the bucket.
+    pub p50_us: u64,
+    pub p99_us: u64,
+    /// Per operation group (e.g. `unaffected`, `affected`), when the experiment defines groups.
+    pub groups: BTreeMap<String, GroupBucket>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GroupBucket {
+    pub requests: u64,
+    pub failed: u64,
+    pub p99_us: u64,
+}
+
+/// A time window marked on a run (a fault, a deploy, warm-up), in seconds from its start.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    pub label: String,
+    pub start_s: f64,
+    pub end_s: f64,
+}
+
+/// One load run (open or closed loop).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoadRun {
+    /// `open` (scheduled arrivals) or `closed` (journeys / saturation).
+    pub mode: String,
+    /// Scheduled rate (open loop); 0 for closed loop.
+    pub offered_rps: f64,
+    /// Completed requests per second over the measured part.
+    pub achieved_rps: f64,
+    pub warmup_s: f64,
+    /// Measured part, warm-up excluded.
+    pub duration_s: f64,
+    pub requests: u64,
+    pub failed: u64,
+    /// All operations together.
+    pub total: OpStats,
+    pub ops: BTreeMap<String, OpStats>,
+    pub timeline: Vec<Bucket>,
+    pub windows: Vec<Window>,
+    /// CPU seconds and peak memory of each instance over this run.
+    pub resources: Vec<InstanceUsage>,
+}
+
+/// One instance's resource use over a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct InstanceUsage {
+    pub instance: String,
+    pub cpu_s: f64,
+    pub peak_rss_bytes: u64,
+}
+
+/// Success and tail latency of a group of operations over a window.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GroupStats {
+    pub ops: Vec<String>,
+    pub requests: u64,
+    pub success_rate: f64,
+    pub p50_us: u64,
+    pub p99_us: u64,
+}
+
+/// The result of one experiment on one architecture.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Experiment {
+    Sweep(Sweep),
+    Fault(Fault),
+    Deploy(Deploy),
+    Scale(Scale),
+    NoisyNeighbour(NoisyNeighbour),
+    Consistency(Consistency),
+    Resources(Resources),
+    Journeys(Journeys),
+}
+
+/// Latency–throughput curve and the highest rate within the SLO.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sweep {
+    pub name: String,
+    /// The SLO: p99 (corrected) under this, and at most `slo_max_error_rate` failed.
+    pub slo_p99_us: u64,
+    pub slo_max_error_rate: f64,
+    pub points: Vec<SweepPoint>,
+    /// Highest offered rate whose point met the SLO (binary search), if any did.
+    pub max_rate_under_slo: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepPoint {
+    pub offered_rps: f64,
+    pub achieved_rps: f64,
+    pub error_rate: f64,
+    pub latency: LatencyStats,
+    pub meets_slo: bool,
+    pub run: LoadRun,
+    /// Further runs of the same point when the scenario repeats it (`run` is the first, and
+    /// the point's own figures are `run`'s). `compare` uses every run as a sample for its
+    /// confidence intervals. Absent in results.json when empty (added in v1, additively).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repeats: Vec<LoadRun>,
+}
+
+/// A fault injected into one part while load runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Fault {
+    pub name: String,
+    /// The broken part: a service (`analytics`), or in the monolith the module of that name.
+    pub target: String,
+    /// `kill`, `pause`, `slow`, and for the monolith's modules `panic`, `cpu-hog`, `slow-query`.
+    pub action: String,
+    /// How it was done, in words (`SIGKILL analytics-svc`, `panic loop in the analytics
+    /// module`, ...).
+    pub method: String,
+    pub run: LoadRun,
+    /// The fault window (also in `run.windows`).
+    pub window: Window,
+    /// Operations that do not need the broken part, before / during / after the fault.
+    pub unaffected_before: GroupStats,
+    pub unaffected_during: GroupStats,
+    pub unaffected_after: GroupStats,
+    /// Operations that need it, during the fault.
+    pub affected_during: GroupStats,
+    /// From the end of the fault until the affected operations succeed again (every request
+    /// of a 1 s bucket); `None` if they never did within the run.
+    pub recovery_s: Option<f64>,
+}
+
+/// A redeploy of one service (or the whole monolith) under load.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Deploy {
+    pub name: String,
+    pub service: String,
+    /// `restart` (one instance) or `rolling` (replica by replica, drained from the gateway).
+    pub mode: String,
+    pub replicas: u32,
+    /// From the stop signal until the redeployed part answered `/readyz` again (the last
+    /// replica, for a rolling restart).
+    pub time_to_healthy_s: f64,
+    pub requests_during: u64,
+    pub failed_during: u64,
+    pub run: LoadRun,
+    pub window: Window,
+}
+
+/// Throughput of N replicas of one service under a CPU quota each.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Scale {
+    pub name: String,
+    pub service: String,
+    pub cpus_per_replica: f64,
+    pub points: Vec<ScalePoint>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScalePoint {
+    pub replicas: u32,
+    pub throughput_rps: f64,
+    pub p99_us: u64,
+    /// `thr(N) / (N · thr(1))`.
+    pub efficiency: f64,
+    pub run: LoadRun,
+    /// Further runs of the same point, as [`SweepPoint::repeats`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repeats: Vec<LoadRun>,
+}
+
+/// Interactive traffic alone and beside heavy analytics queries.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NoisyNeighbour {
+    pub name: String,
+    pub alone: GroupStats,
+    pub beside_neighbour: GroupStats,
+    /// What the neighbour achieved (its requests per second).
+    pub neighbour_rps: f64,
+    /// `beside.p99 / alone.p99`.
+    pub p99_ratio: f64,
+    pub run_alone: LoadRun,
+    pub run_beside: LoadRun,
+}
+
+/// Event → projection lag and the reconciliation after the load.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Consistency {
+    pub name: String,
+    /// Time from an acknowledged write until the analytics projection reflected it (µs).
+    pub lag: LatencyStats,
+    pub lag_samples: u64,
+    /// Writes the load generator saw acknowledged, by kind.
+    pub acknowledged_writes: BTreeMap<String, u64>,
+    /// Acknowledged writes not found, or found more than once.
+    pub missing: u64,
+    pub duplicated: u64,
+    /// Analytics totals that differ from a direct count of the source tables.
+    pub mismatches: Vec<String>,
+    pub passed: bool,
+    /// The analytics service's own event → projection lag over the run (from each event's
+    /// time at its source to its commit into the projections), when it could be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub projection_lag: Option<ProjectionLag>,
+}
+
+/// `GET /analytics/lag` after a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProjectionLag {
+    pub events: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// Resource use over the whole architecture run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Resources {
+    pub name: String,
+    pub instances: Vec<InstanceUsage>,
+    pub total_cpu_s: f64,
+    pub total_peak_rss_bytes: u64,
+    pub requests: u64,
+    pub cpu_ms_per_request: f64,
+    /// Cores the system under test needed for `at_rps` (CPU-s / wall-s at that rate).
+    pub cores_at_rate: f64,
+    pub at_rps: f64,
+}
+
+/// Closed-loop user journeys (goose).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Journeys {
+    pub name: String,
+    pub users: u32,
+    pub journeys_completed: u64,
+    pub run: LoadRun,
+}
+
+/// Which architecture did better on one paper metric, and by how much.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// The paper's metric: `response time`, `throughput`, `fault tolerance`,
+    /// `resource use`, `scalability`, `deployment`.
+    pub metric: String,
+    /// What was compared, precisely (`p99 at 200 req/s, mixed workload`).
+    pub measure: String,
+    pub unit: String,
+    pub monolith: Option<f64>,
+    pub micro: Option<f64>,
+    pub lower_is_better: bool,
+    /// `None` when one side was not measured or they tie within the noise.
+    pub winner: Option<Arch>,
+    /// `2.1× lower`, `+35%`, `n/a`.
+    pub by: String,
+    pub note: String,
+}

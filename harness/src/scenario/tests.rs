@@ -1,0 +1,144 @@
+use super::*;
+
+const GOOD: &str = r#"
+name = "t"
+architectures = ["monolith", "micro"]
+[data]
+size = "small"
+[slo]
+p99_ms = 50
+[mix]
+get_company = 3
+list_companies = 1
+[[experiment]]
+kind = "sweep"
+rates = [50, 100]
+search = { low = 100, high = 800, iterations = 3 }
+[[experiment]]
+kind = "fault"
+target = "analytics"
+action = "kill"
+rate = 100
+at_s = 3
+for_s = 4
+duration_s = 12
+[[experiment]]
+kind = "deploy"
+service = "customers"
+mode = "rolling"
+replicas = 2
+rate = 100
+at_s = 3
+"#;
+
+fn err(text: &str) -> String {
+    format!(
+        "{:#}",
+        Scenario::parse(text, "s.toml").expect_err("should fail")
+    )
+}
+
+#[test]
+fn a_good_scenario_parses_with_defaults_filled_in() {
+    let s = Scenario::parse(GOOD, "s.toml").unwrap();
+    assert_eq!(s.architectures, vec![Arch::Monolith, Arch::Micro]);
+    assert_eq!(s.load.connections, 256);
+    assert_eq!(s.experiments.len(), 3);
+    assert_eq!(s.experiments[1].name(), "fault");
+    assert_eq!(s.effective_mix().len(), 2);
+}
+
+#[test]
+fn an_unknown_top_level_key_is_named() {
+    let e = err("name = \"t\"\narchitecture = [\"micro\"]\n");
+    assert!(e.contains("architecture"), "{e}");
+    assert!(e.contains("s.toml"), "{e}");
+}
+
+#[test]
+fn an_unknown_key_inside_an_experiment_is_named() {
+    let e = err("name = \"t\"\n[[experiment]]\nkind = \"sweep\"\nrates = [1]\nrat = 3\n");
+    assert!(e.contains("rat"), "{e}");
+}
+
+#[test]
+fn an_unknown_experiment_kind_is_named() {
+    let e = err("name = \"t\"\n[[experiment]]\nkind = \"sweeep\"\n");
+    assert!(e.contains("sweeep"), "{e}");
+}
+
+#[test]
+fn an_unknown_operation_in_the_mix_is_named_with_its_path() {
+    let e = err("name = \"t\"\n[mix]\nget_compny = 1\n");
+    assert!(e.contains("mix.get_compny: unknown operation"), "{e}");
+}
+
+#[test]
+fn semantic_problems_are_all_listed_with_their_paths() {
+    let text = r#"
+name = "t"
+repeats = 0
+[cpus]
+sut = "1-x"
+[[experiment]]
+kind = "fault"
+target = "analytic"
+action = "restart"
+rate = -1
+at_s = 8
+for_s = 5
+duration_s = 10
+[[experiment]]
+kind = "scale"
+service = "customers"
+replicas = [2, 3]
+cpus_per_replica = 0.5
+"#;
+    let e = err(text);
+    for needle in [
+        "repeats: must be 1 to 20",
+        "cpus.sut:",
+        "experiment[0].target: unknown service 'analytic'",
+        "experiment[0].action: 'restart' is not a fault",
+        "experiment[0].rate: must be a positive number",
+        "experiment[0].for_s: the fault",
+        "experiment[1].replicas: must start with 1",
+    ] {
+        assert!(e.contains(needle), "missing {needle:?} in:\n{e}");
+    }
+}
+
+#[test]
+fn a_rolling_restart_needs_two_replicas() {
+    let e = err(
+        "name = \"t\"\n[[experiment]]\nkind = \"deploy\"\nservice = \"customers\"\nmode = \"rolling\"\nrate = 10\nat_s = 1\n",
+    );
+    assert!(
+        e.contains("experiment[0].replicas: a rolling restart needs at least 2"),
+        "{e}"
+    );
+}
+
+#[test]
+fn cpu_lists_are_checked() {
+    use super::validate::valid_cpu_list;
+    assert!(valid_cpu_list("1"));
+    assert!(valid_cpu_list("0,2-3"));
+    assert!(!valid_cpu_list("3-1"));
+    assert!(!valid_cpu_list(""));
+    assert!(!valid_cpu_list("a"));
+}
+
+#[test]
+fn every_shipped_scenario_is_valid() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            Scenario::load(&path).unwrap_or_else(|e| panic!("{e:#}"));
+            n += 1;
+        }
+    }
+    assert!(n >= 1, "no scenarios in {}", dir.display());
+}

@@ -1,0 +1,337 @@
+//! What the types cannot check: every problem found, each named by the key's path.
+
+use std::collections::BTreeMap;
+
+use super::Scenario;
+use super::experiment::{Action, DeployMode, ExperimentSpec};
+use crate::topology::MICRO_SERVICES;
+use crate::workload::catalog;
+
+/// Problems found so far, each `path: message`.
+#[derive(Default)]
+struct Problems(Vec<String>);
+
+impl Problems {
+    fn check(&mut self, ok: bool, path: &str, msg: impl FnOnce() -> String) {
+        if !ok {
+            self.0.push(format!("{path}: {}", msg()));
+        }
+    }
+
+    fn positive(&mut self, v: f64, path: &str) {
+        self.check(v.is_finite() && v > 0.0, path, || {
+            format!("must be a positive number, got {v}")
+        });
+    }
+
+    fn duration(&mut self, v: Option<f64>, path: &str) {
+        if let Some(v) = v {
+            self.check(v.is_finite() && v >= 1.0, path, || {
+                format!("must be at least 1 second, got {v}")
+            });
+        }
+    }
+
+    fn warmup(&mut self, v: Option<f64>, path: &str) {
+        if let Some(v) = v {
+            self.check(v.is_finite() && v >= 0.0, path, || {
+                format!("must be zero or more seconds, got {v}")
+            });
+        }
+    }
+
+    fn mix(&mut self, mix: &BTreeMap<String, f64>, path: &str) {
+        for (op, w) in mix {
+            self.check(catalog::find(op).is_some(), &format!("{path}.{op}"), || {
+                format!(
+                    "unknown operation (operations: {})",
+                    catalog::names().join(", ")
+                )
+            });
+            self.check(w.is_finite() && *w >= 0.0, &format!("{path}.{op}"), || {
+                format!("a weight must be zero or more, got {w}")
+            });
+        }
+        self.check(mix.values().any(|w| *w > 0.0), path, || {
+            "needs at least one operation with a positive weight".into()
+        });
+    }
+
+    fn service(&mut self, name: &str, path: &str, gateway_ok: bool) {
+        let ok = MICRO_SERVICES.contains(&name) || (gateway_ok && name == "gateway");
+        self.check(ok, path, || {
+            format!(
+                "unknown service '{name}' (services: {}{})",
+                MICRO_SERVICES.join(", "),
+                if gateway_ok { ", gateway" } else { "" }
+            )
+        });
+    }
+
+    fn cpus(&mut self, list: &Option<String>, path: &str) {
+        if let Some(l) = list {
+            self.check(valid_cpu_list(l), path, || {
+                format!("'{l}' is not a CPU list such as \"1\", \"0,2\" or \"1-3\"")
+            });
+        }
+    }
+}
+
+/// A taskset-style CPU list: numbers and ranges separated by commas.
+pub(crate) fn valid_cpu_list(l: &str) -> bool {
+    !l.is_empty()
+        && l.split(',').all(|part| {
+            let mut ends = part.splitn(2, '-').map(|n| n.trim().parse::<u32>());
+            match (ends.next(), ends.next()) {
+                (Some(Ok(_)), None) => true,
+                (Some(Ok(a)), Some(Ok(b))) => a <= b,
+                _ => false,
+            }
+        })
+}
+
+impl Scenario {
+    /// Checks everything the types cannot; the error lists every problem found.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let mut p = Problems::default();
+        p.check(!self.name.trim().is_empty(), "name", || {
+            "must not be empty".into()
+        });
+        p.check(!self.architectures.is_empty(), "architectures", || {
+            "must name at least one of monolith, micro".into()
+        });
+        let mut archs = self.architectures.clone();
+        archs.dedup();
+        p.check(
+            archs.len() == self.architectures.len(),
+            "architectures",
+            || "names an architecture twice".into(),
+        );
+        p.check((1..=20).contains(&self.repeats), "repeats", || {
+            format!("must be 1 to 20, got {}", self.repeats)
+        });
+        p.positive(self.slo.p99_ms, "slo.p99_ms");
+        p.check(
+            (0.0..1.0).contains(&self.slo.max_error_rate),
+            "slo.max_error_rate",
+            || format!("must be in [0, 1), got {}", self.slo.max_error_rate),
+        );
+        p.cpus(&self.cpus.sut, "cpus.sut");
+        p.cpus(&self.cpus.load, "cpus.load");
+        let l = &self.load;
+        p.check(
+            (1..=4096).contains(&l.connections),
+            "load.connections",
+            || format!("must be 1 to 4096, got {}", l.connections),
+        );
+        p.check(l.timeout_ms > 0, "load.timeout_ms", || {
+            "must be positive".into()
+        });
+        p.warmup(Some(l.warmup_s), "load.warmup_s");
+        p.duration(Some(l.duration_s), "load.duration_s");
+        for (i, step) in l.profile.iter().enumerate() {
+            let path = format!("load.profile[{i}]");
+            p.check(
+                step.rps.is_finite() && step.rps >= 0.0,
+                &format!("{path}.rps"),
+                || format!("must be zero or more, got {}", step.rps),
+            );
+            let prev = if i == 0 { None } else { l.profile.get(i - 1) };
+            p.check(
+                step.at_s >= 0.0 && prev.is_none_or(|pr| step.at_s > pr.at_s),
+                &format!("{path}.at_s"),
+                || "steps must start at 0 or later, in increasing order".into(),
+            );
+        }
+        if !self.mix.is_empty() {
+            p.mix(&self.mix, "mix");
+        }
+        for (i, e) in self.experiments.iter().enumerate() {
+            self.validate_experiment(&mut p, &format!("experiment[{i}]"), e);
+        }
+        if p.0.is_empty() {
+            Ok(())
+        } else {
+            anyhow::bail!("{}", p.0.join("\n"))
+        }
+    }
+
+    fn validate_experiment(&self, p: &mut Problems, at: &str, e: &ExperimentSpec) {
+        let duration_of = |d: Option<f64>| d.unwrap_or(self.load.duration_s);
+        let mix = |p: &mut Problems, m: &Option<BTreeMap<String, f64>>| {
+            if let Some(m) = m {
+                p.mix(m, &format!("{at}.mix"));
+            }
+        };
+        match e {
+            ExperimentSpec::Sweep(s) => {
+                p.check(!s.rates.is_empty() || s.search.is_some(), at, || {
+                    "a sweep needs `rates`, a `search`, or both".into()
+                });
+                for (j, r) in s.rates.iter().enumerate() {
+                    p.positive(*r, &format!("{at}.rates[{j}]"));
+                }
+                if let Some(search) = &s.search {
+                    p.positive(search.low, &format!("{at}.search.low"));
+                    p.check(
+                        search.high > search.low,
+                        &format!("{at}.search.high"),
+                        || "must be above search.low".into(),
+                    );
+                    p.check(
+                        (1..=20).contains(&search.iterations),
+                        &format!("{at}.search.iterations"),
+                        || "must be 1 to 20".into(),
+                    );
+                }
+                p.duration(s.duration_s, &format!("{at}.duration_s"));
+                p.warmup(s.warmup_s, &format!("{at}.warmup_s"));
+                mix(p, &s.mix);
+            }
+            ExperimentSpec::Fault(f) => {
+                p.service(&f.target, &format!("{at}.target"), true);
+                p.check(f.action.is_fault(), &format!("{at}.action"), || {
+                    format!(
+                        "'{}' is not a fault (kill, pause, slow, panic, cpu-hog, slow-query)",
+                        f.action.as_str()
+                    )
+                });
+                if let Some(m) = f.monolith {
+                    p.check(m.is_fault(), &format!("{at}.monolith"), || {
+                        format!("'{}' is not a fault", m.as_str())
+                    });
+                }
+                p.positive(f.rate, &format!("{at}.rate"));
+                p.check(f.at_s >= 0.0, &format!("{at}.at_s"), || {
+                    "must be zero or more".into()
+                });
+                p.positive(f.for_s, &format!("{at}.for_s"));
+                let d = duration_of(f.duration_s);
+                p.check(f.at_s + f.for_s < d, &format!("{at}.for_s"), || {
+                    format!(
+                        "the fault (at_s {} + for_s {}) must end before the run does ({d} s), so recovery can be seen",
+                        f.at_s, f.for_s
+                    )
+                });
+                if matches!(f.action, Action::Slow | Action::SlowQuery) {
+                    p.check(f.delay_ms > 0, &format!("{at}.delay_ms"), || {
+                        "must be positive".into()
+                    });
+                }
+                p.duration(f.duration_s, &format!("{at}.duration_s"));
+                p.warmup(f.warmup_s, &format!("{at}.warmup_s"));
+                mix(p, &f.mix);
+            }
+            ExperimentSpec::Deploy(d) => {
+                p.service(&d.service, &format!("{at}.service"), true);
+                p.check(
+                    d.mode != DeployMode::Rolling || d.replicas >= 2,
+                    &format!("{at}.replicas"),
+                    || "a rolling restart needs at least 2 replicas".into(),
+                );
+                p.check(
+                    (1..=16).contains(&d.replicas),
+                    &format!("{at}.replicas"),
+                    || "must be 1 to 16".into(),
+                );
+                p.check(
+                    d.replicas == 1 || d.service != "gateway",
+                    &format!("{at}.replicas"),
+                    || "the gateway runs as one instance".into(),
+                );
+                p.positive(d.rate, &format!("{at}.rate"));
+                p.check(
+                    d.at_s >= 0.0 && d.at_s < duration_of(d.duration_s),
+                    &format!("{at}.at_s"),
+                    || "must fall within the run".into(),
+                );
+                p.duration(d.duration_s, &format!("{at}.duration_s"));
+                p.warmup(d.warmup_s, &format!("{at}.warmup_s"));
+                mix(p, &d.mix);
+            }
+            ExperimentSpec::Scale(s) => {
+                p.service(&s.service, &format!("{at}.service"), false);
+                p.check(
+                    s.replicas.first() == Some(&1),
+                    &format!("{at}.replicas"),
+                    || "must start with 1 (efficiency is relative to one replica)".into(),
+                );
+                p.check(
+                    s.replicas.windows(2).all(|w| w[0] < w[1])
+                        && s.replicas.iter().all(|r| (1..=16).contains(r)),
+                    &format!("{at}.replicas"),
+                    || "must increase, each 1 to 16".into(),
+                );
+                p.check(
+                    (0.05..=64.0).contains(&s.cpus_per_replica),
+                    &format!("{at}.cpus_per_replica"),
+                    || "must be 0.05 to 64 cores".into(),
+                );
+                p.check(
+                    (1..=4096).contains(&s.connections),
+                    &format!("{at}.connections"),
+                    || "must be 1 to 4096".into(),
+                );
+                p.duration(s.duration_s, &format!("{at}.duration_s"));
+                p.warmup(s.warmup_s, &format!("{at}.warmup_s"));
+                mix(p, &s.mix);
+            }
+            ExperimentSpec::NoisyNeighbour(n) => {
+                p.positive(n.rate, &format!("{at}.rate"));
+                p.positive(n.neighbour_rate, &format!("{at}.neighbour_rate"));
+                if let Some(m) = &n.neighbour_mix {
+                    p.mix(m, &format!("{at}.neighbour_mix"));
+                }
+                p.duration(n.duration_s, &format!("{at}.duration_s"));
+                p.warmup(n.warmup_s, &format!("{at}.warmup_s"));
+                mix(p, &n.mix);
+            }
+            ExperimentSpec::Consistency(c) => {
+                p.positive(c.rate, &format!("{at}.rate"));
+                p.check(c.probes <= 1000, &format!("{at}.probes"), || {
+                    "must be at most 1000".into()
+                });
+                p.duration(c.duration_s, &format!("{at}.duration_s"));
+                p.warmup(c.warmup_s, &format!("{at}.warmup_s"));
+                mix(p, &c.mix);
+            }
+            ExperimentSpec::Resources(r) => {
+                p.positive(r.rate, &format!("{at}.rate"));
+                p.duration(r.duration_s, &format!("{at}.duration_s"));
+                p.warmup(r.warmup_s, &format!("{at}.warmup_s"));
+                mix(p, &r.mix);
+            }
+            ExperimentSpec::Journeys(j) => {
+                p.check(
+                    (1..=1000).contains(&j.users),
+                    &format!("{at}.users"),
+                    || "must be 1 to 1000".into(),
+                );
+                p.positive(j.hatch_rate, &format!("{at}.hatch_rate"));
+                p.duration(j.duration_s, &format!("{at}.duration_s"));
+            }
+            ExperimentSpec::Steps(s) => {
+                p.positive(s.rate, &format!("{at}.rate"));
+                let d = duration_of(s.duration_s);
+                for (j, step) in s.steps.iter().enumerate() {
+                    let sp = format!("{at}.steps[{j}]");
+                    p.check(
+                        step.at_s >= 0.0 && step.at_s < d,
+                        &format!("{sp}.at_s"),
+                        || format!("must fall within the run (0 to {d} s)"),
+                    );
+                    let service = step.target.split('#').next().unwrap_or_default();
+                    p.service(service, &format!("{sp}.target"), true);
+                    p.check(
+                        step.action != Action::Scale || step.replicas.is_some(),
+                        &format!("{sp}.replicas"),
+                        || "a scale step needs `replicas`".into(),
+                    );
+                }
+                p.duration(s.duration_s, &format!("{at}.duration_s"));
+                p.warmup(s.warmup_s, &format!("{at}.warmup_s"));
+                mix(p, &s.mix);
+            }
+        }
+    }
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian bookworm machine lacks for building and testing crm-bench:
+# PostgreSQL 15 server binaries, nats-server, debootstrap (the Docker runtime's base image), and
+# the tools the benchmarks cross-check with.
+# Idempotent: installs only what is missing.
+set -euo pipefail
+
+need=()
+[ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
+command -v nats-server >/dev/null || need+=(nats-server)
+command -v setpriv >/dev/null || need+=(util-linux)
+command -v taskset >/dev/null || need+=(util-linux)
+command -v curl >/dev/null || need+=(curl)
+command -v jq >/dev/null || need+=(jq)
+# The report's PNGs are rasterised with DejaVu Sans.
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+# The Docker runtime's base image is made from Debian's packages (deploy/base-image.sh).
+command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
+if [ "${CRM_INSTALL_BENCH_TOOLS:-0}" = 1 ]; then
+  command -v wrk >/dev/null || need+=(wrk)
+  command -v pgbench >/dev/null || need+=(postgresql-contrib)
+  [ -x /usr/bin/time ] || need+=(time)
+fi
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null || { echo "missing packages: ${need[*]} (run as root or install sudo)" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "installing: ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

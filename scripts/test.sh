@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, then formatting, lints and every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
+# The harness's tests start the CRM's binaries (next to crm-bench in target/debug).
+cargo build --workspace --bins
+# cargo test (not nextest): tests of one binary share one private PostgreSQL cluster,
+# which on a 2-core machine is far cheaper than a cluster per test process.
+cargo test --workspace --no-fail-fast
