@@ -220,4 +220,18 @@ mod tests {
         let back: LatencyHistogram = serde_json::from_str(&json).unwrap();
         assert_eq!(back.summary(), h.summary());
     }
+
+    #[test]
+    fn a_summary_reads_back_from_json_to_the_last_bit() {
+        // This mean came back one ulp off from serde_json's default float parser (CI, 12-02);
+        // results.json must give back exactly what was measured.
+        let s = LatencySummary {
+            count: 528,
+            mean_us: 210.331_439_393_939_38,
+            ..LatencySummary::default()
+        };
+        let back: LatencySummary =
+            serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(back.mean_us.to_bits(), s.mean_us.to_bits());
+    }
 }
