@@ -5,6 +5,19 @@
 # Idempotent: installs only what is missing.
 set -euo pipefail
 
+# kubernetes-validate checks the Kubernetes manifests against the API's schemas offline
+# (scripts/check-k8s.sh), from PyPI into the python3 on the PATH (pyenv's, with its pip).
+# Pinned: each release bundles the schemas of the Kubernetes versions known when it was made.
+KUBERNETES_VALIDATE=1.37.0
+if ! python3 -c "import importlib.metadata as m, sys; sys.exit(m.version('kubernetes-validate') != '$KUBERNETES_VALIDATE')" 2>/dev/null; then
+  echo "installing: kubernetes-validate==$KUBERNETES_VALIDATE (PyPI)"
+  python3 -m pip install --disable-pip-version-check --quiet --root-user-action=ignore \
+    "kubernetes-validate==$KUBERNETES_VALIDATE" || {
+    echo "install-deps: pip could not install kubernetes-validate==$KUBERNETES_VALIDATE into $(command -v python3)" >&2
+    exit 1
+  }
+fi
+
 need=()
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
 command -v nats-server >/dev/null || need+=(nats-server)

@@ -10,7 +10,11 @@ export PGDATA PGPORT
 
 if [ "$(id -u)" = 0 ]; then
   mkdir -p "$PGDATA"
-  chown postgres:postgres "$PGDATA"
+  # A data directory written under another uid (an image whose postgres user had another
+  # one) is handed over whole; otherwise only the directory itself needs it.
+  if [ "$(stat -c %u "$PGDATA")" != "$(id -u postgres)" ]; then
+    chown -R postgres:postgres "$PGDATA"
+  fi
   chmod 700 "$PGDATA"
   exec setpriv --reuid=postgres --regid=postgres --init-groups -- "$0" "$@"
 fi
