@@ -1,0 +1,302 @@
+//! The model's mechanisms, each against the figure it must produce.
+
+use crate::{rel, run};
+
+/// A gateway calling `customers`, which runs one statement on `postgres`, and writes an
+/// event that `analytics` consumes.
+const MICRO: &str = r#"schema = "crm-sim/calibration/v1"
+[micro]
+default_policy = "client"
+[micro.events]
+relay_us = { fixed = 20.0 }
+broker = "nats"
+broker_us = { fixed = 10.0 }
+redeliver_ms = 1000
+[micro.policies.client]
+timeout_ms = 500
+retries = 2
+retry_on = ["refused", "timeout", "unavailable"]
+backoff_ms = 25
+max_backoff_ms = 500
+jitter = true
+breaker = { failures = 5, open_ms = 1000, max_open_ms = 30000 }
+[micro.processes.gateway]
+kind = "gateway"
+[micro.processes.customers]
+kind = "service"
+pool = 4
+database = "postgres"
+[micro.processes.analytics]
+kind = "service"
+[micro.processes.postgres]
+kind = "database"
+[micro.processes.nats]
+kind = "broker"
+[[micro.ops.get.shapes]]
+probability = 1.0
+[[micro.ops.get.shapes.nodes]]
+process = "gateway"
+self_us = { fixed = 100.0 }
+[[micro.ops.get.shapes.nodes]]
+process = "customers"
+parent = 0
+self_us = { fixed = 200.0 }
+db_us = { fixed = 100.0 }
+wire_us = { fixed = 50.0 }
+[[micro.ops.get.shapes.nodes]]
+process = "analytics"
+parent = 1
+async = true
+self_us = { fixed = 30.0 }
+wire_us = { fixed = 40.0 }
+"#;
+
+fn micro_scenario(extra: &str) -> String {
+    format!(
+        r#"schema = "crm-sim/scenario/v1"
+architecture = "micro"
+duration_s = 30.0
+seed = 11
+nodes = [{{ name = "n", cores = 8 }}]
+[open]
+arrival = "constant"
+rate = 100.0
+timeout_ms = 5000
+mix = {{ get = 1.0 }}
+{extra}
+"#
+    )
+}
+
+#[test]
+fn an_unloaded_request_costs_the_sum_of_its_path_and_events_lag_behind_it() {
+    let out = run(MICRO, &micro_scenario(""));
+    // 100 (gateway) + 50 (wire) + 200 (customers) + 100 (statement) µs.
+    assert!(
+        rel(out.total.mean_us, 450.0) < 1e-6,
+        "{}",
+        out.total.mean_us
+    );
+    assert_eq!(out.total.failed(), 0);
+    // relay 20 + broker 10 + wire 40 + consumer 30 µs after the commit.
+    let lag = &out.lag_us;
+    assert_eq!(
+        lag.len(),
+        out.total.ok,
+        "one event per request (all within the run)"
+    );
+    assert!(
+        (99..=101).contains(&lag.value_at_quantile(0.5)),
+        "lag p50 {}",
+        lag.value_at_quantile(0.5)
+    );
+}
+
+#[test]
+fn a_fixed_seed_gives_identical_outputs_and_another_seed_does_not() {
+    let sc = micro_scenario(
+        "[[faults]]\nkind = \"kill\"\nprocess = \"customers\"\nat_s = 10\nfor_s = 3\nrestart_s = 1",
+    )
+    .replace("\"constant\"", "\"poisson\"");
+    let a = run(MICRO, &sc);
+    let b = run(MICRO, &sc);
+    assert_eq!(a, b);
+    assert_eq!(a.events, b.events);
+    let c = run(MICRO, &sc.replace("seed = 11", "seed = 12"));
+    assert!(
+        a.total.latency_us != c.total.latency_us,
+        "another seed, the same latencies"
+    );
+}
+
+#[test]
+fn a_killed_service_fails_calls_during_its_window_and_recovers_after() {
+    let out = run(
+        MICRO,
+        &micro_scenario(
+            "[[faults]]\nkind = \"kill\"\nprocess = \"customers\"\nat_s = 10\nfor_s = 5\nrestart_s = 1",
+        ),
+    );
+    let t = &out.timeline;
+    assert_eq!(t.len(), 30);
+    for b in &t[1..10] {
+        assert_eq!(b.failures, 0, "before the kill: {b:?}");
+    }
+    // Down from 10 s to 16 s: every request in between fails, fast (refused or breaker).
+    for b in &t[11..15] {
+        assert!(
+            b.requests > 0 && b.failures == b.requests,
+            "during the kill: {b:?}"
+        );
+        assert_eq!(b.replicas["customers"], 0);
+    }
+    // Back at 16 s; the next health check resets the breakers.
+    for b in &t[18..] {
+        assert!(b.requests > 0 && b.failures == 0, "after recovery: {b:?}");
+        assert_eq!(b.replicas["customers"], 1);
+    }
+    assert!(out.total.unavailable > 400, "{:?}", out.total);
+}
+
+#[test]
+fn a_paused_service_makes_its_callers_time_out() {
+    // Without retries and breaker every call into the pause waits for its timeout (with
+    // them, the breaker soon opens and calls fail fast instead).
+    let cal = MICRO.replace("retries = 2", "retries = 0").replace(
+        "breaker = { failures = 5, open_ms = 1000, max_open_ms = 30000 }",
+        "",
+    );
+    let out = run(
+        &cal,
+        &micro_scenario(
+            "[[faults]]\nkind = \"pause\"\nprocess = \"customers\"\nat_s = 10\nfor_s = 5",
+        ),
+    );
+    let t = &out.total;
+    let counts = format!(
+        "ok {} timeout {} unavailable {} error {}",
+        t.ok, t.timeout, t.unavailable, t.error
+    );
+    // 100/s for 5 s, each waiting 500 ms; those parked when the pause ends are served.
+    assert!(
+        t.timeout >= 400 && t.unavailable == 0 && t.error == 0,
+        "{counts}"
+    );
+    let after = &out.timeline[20..];
+    assert!(after.iter().all(|b| b.failures == 0), "{after:?}");
+}
+
+#[test]
+fn a_slow_service_adds_its_delay_to_every_call() {
+    let out = run(
+        MICRO,
+        &micro_scenario(
+            "[[faults]]\nkind = \"slow\"\nprocess = \"customers\"\nat_s = 0\nfor_s = 100\ndelay_ms = 20",
+        ),
+    );
+    assert!(
+        rel(out.total.mean_us, 20_450.0) < 1e-6,
+        "{}",
+        out.total.mean_us
+    );
+}
+
+/// A root calling `a`, `b` and `c`, 1, 2 and 3 ms each, in parallel or in sequence.
+fn fan_out(parallel: bool) -> String {
+    let mut cal = String::from(
+        r#"schema = "crm-sim/calibration/v1"
+[micro]
+default_policy = "p"
+[micro.policies.p]
+timeout_ms = 1000
+[micro.processes.gateway]
+kind = "gateway"
+[micro.processes.a]
+kind = "service"
+[micro.processes.b]
+kind = "service"
+[micro.processes.c]
+kind = "service"
+[[micro.ops.get.shapes]]
+probability = 1.0
+[[micro.ops.get.shapes.nodes]]
+process = "gateway"
+"#,
+    );
+    for (i, p) in ["a", "b", "c"].iter().enumerate() {
+        cal.push_str(&format!(
+            "[[micro.ops.get.shapes.nodes]]\nprocess = \"{p}\"\nparent = 0\nconcurrent = {}\nself_us = {{ fixed = {}.0 }}\n",
+            parallel && i > 0,
+            (i + 1) * 1000
+        ));
+    }
+    cal
+}
+
+#[test]
+fn parallel_children_take_the_longest_and_sequential_ones_the_sum() {
+    let sc = micro_scenario("").replace("rate = 100.0", "rate = 10.0");
+    let par = run(&fan_out(true), &sc);
+    let seq = run(&fan_out(false), &sc);
+    assert!(
+        rel(par.total.mean_us, 3000.0) < 1e-6,
+        "parallel {}",
+        par.total.mean_us
+    );
+    assert!(
+        rel(seq.total.mean_us, 6000.0) < 1e-6,
+        "sequential {}",
+        seq.total.mean_us
+    );
+}
+
+/// One process, 1 ms of CPU per request, loaded by users who never think.
+const BUSY: &str = r#"schema = "crm-sim/calibration/v1"
+[monolith.processes.app]
+kind = "monolith"
+[[monolith.ops.op.shapes]]
+probability = 1.0
+nodes = [{ process = "app", self_us = { exp = 1000.0 } }]
+"#;
+
+fn saturated(cpus: &str) -> String {
+    format!(
+        r#"schema = "crm-sim/scenario/v1"
+architecture = "monolith"
+duration_s = 60.0
+warmup_s = 5.0
+nodes = [{{ name = "n", cores = 1 }}]
+processes.app = {{ {cpus} }}
+[closed]
+users = 16
+think_us = {{ fixed = 0.0 }}
+timeout_ms = 600000
+journeys = [{{ ops = ["op"] }}]
+"#
+    )
+}
+
+#[test]
+fn a_cfs_quota_of_half_a_core_halves_a_saturated_processs_throughput() {
+    let full = run(BUSY, &saturated("replicas = 1"));
+    let half = run(BUSY, &saturated("cpus = 0.5"));
+    assert!(
+        rel(full.total.achieved_rps, 1000.0) < 0.02,
+        "{}",
+        full.total.achieved_rps
+    );
+    let ratio = half.total.achieved_rps / full.total.achieved_rps;
+    assert!(rel(ratio, 0.5) < 0.02, "ratio {ratio}");
+    assert!(rel(half.processes["app"].utilisation, 1.0) < 0.02);
+    assert!(rel(half.processes["app"].cores_used, 0.5) < 0.02);
+}
+
+#[test]
+fn the_autoscaler_reaches_the_replicas_a_step_in_load_needs() {
+    // 1 ms per request under a 1-core quota; 200/s, then 1200/s from 30 s: 1.2 cores of
+    // demand at a 50% target → ceil(1.2 / 0.5) = 3 replicas (and at 2 or 4 replicas the
+    // utilisation is 20% or 40% off target, beyond the 10% tolerance, so 3 is where it
+    // settles).
+    let sc = r#"schema = "crm-sim/scenario/v1"
+architecture = "monolith"
+duration_s = 300.0
+nodes = [{ name = "n", cores = 16 }]
+processes.app = { cpus = 1.0 }
+[autoscale.app]
+target = 0.5
+max = 10
+sync_s = 15
+stabilisation_s = 60
+startup_s = 2
+[open]
+profile = [{ at_s = 0, rps = 200 }, { at_s = 30, rps = 1200 }]
+timeout_ms = 5000
+mix = { op = 1.0 }
+"#;
+    let out = run(BUSY, sc);
+    assert_eq!(out.timeline[25].replicas["app"], 1, "before the step");
+    assert_eq!(out.processes["app"].replicas_at_end, 3);
+    assert!(out.processes["app"].replicas_max >= 3);
+    let last = &out.timeline[250..];
+    assert!(last.iter().all(|b| b.failures == 0), "settled: {last:?}");
+}
