@@ -10,6 +10,7 @@
 //! the rotation and finish what they hold.
 
 use super::call::Fail;
+use super::replica::Held;
 use super::{Ev, Sim};
 use crate::engine::Time;
 use crate::input::scenario::FaultKind;
@@ -78,7 +79,7 @@ impl Sim<'_> {
         }
         self.calls_lost_with(now, r);
         let pool = self.m.procs[self.replicas[r].proc].pool;
-        self.replicas[r].restarted(pool);
+        self.replicas[r].died(pool);
         self.recount(now, self.replicas[r].proc);
     }
 
@@ -89,6 +90,12 @@ impl Sim<'_> {
         self.replicas[r].paused = paused;
         self.cpu.set_paused(now, r, paused, &mut self.completed);
         if !paused {
+            for (frame, news) in std::mem::take(&mut self.replicas[r].held) {
+                match news {
+                    Held::Cpu => self.frame_cpu_done(now, frame),
+                    Held::Child(res) => self.child_done(now, frame, res),
+                }
+            }
             for (call, attempt) in std::mem::take(&mut self.replicas[r].parked) {
                 self.call_arrives(now, call, attempt);
             }
@@ -129,12 +136,11 @@ impl Sim<'_> {
         {
             return;
         }
-        let pool = self.m.procs[self.replicas[r].proc].pool;
         let cpu = self.cpu.cpu_ns(r);
         let rep = &mut self.replicas[r];
         rep.up = true;
         rep.registered = true;
-        rep.restarted(pool);
+        rep.restarted();
         rep.hpa_mark = (cpu, now);
         self.recount(now, self.replicas[r].proc);
         if let Some((idx, step)) = redeploy {

@@ -14,6 +14,7 @@ use rand::Rng;
 
 use super::call::{Caller, Fail};
 use super::cpu::Job;
+use super::replica::Held;
 use super::slab::Id;
 use super::timers::Token;
 use super::{Ev, Sim};
@@ -106,6 +107,9 @@ impl Sim<'_> {
 
     pub(crate) fn frame_cpu_done(&mut self, now: Time, f: Id) {
         let Some(fr) = self.frames.get(f) else { return };
+        if self.replicas[fr.replica].paused {
+            return self.replicas[fr.replica].held.push((f, Held::Cpu));
+        }
         match fr.phase {
             Phase::Cpu => self.statements(now, f),
             Phase::Statement => self.next_statement(now, f),
@@ -229,6 +233,9 @@ impl Sim<'_> {
         };
         if fr.phase != Phase::Children {
             return;
+        }
+        if self.replicas[fr.replica].paused {
+            return self.replicas[fr.replica].held.push((f, Held::Child(res)));
         }
         if res.is_err() {
             return self.frame_ends(now, f, res);

@@ -16,6 +16,14 @@ use super::timers::Sem;
 use crate::engine::Time;
 use crate::model::BreakerDef;
 
+/// News for a frame of a paused replica, delivered when it resumes (a stopped process reads
+/// its sockets and its database's answers only then).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Held {
+    Cpu,
+    Child(Result<(), crate::output::FailureClass>),
+}
+
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Breaker {
     failures: u32,
@@ -78,6 +86,8 @@ pub(crate) struct Replica {
     pub(crate) pool: Sem<Id>,
     /// Calls that arrived while it was paused: (call, attempt).
     pub(crate) parked: Vec<(Id, u8)>,
+    /// What its frames were told while it was paused, for when it resumes.
+    pub(crate) held: Vec<(Id, Held)>,
     /// Extra delay of every call to it (a slow fault).
     pub(crate) slow: Time,
     pub(crate) breakers: Vec<Breaker>,
@@ -103,6 +113,7 @@ impl Replica {
             ejected_until: None,
             pool: Sem::new(pool),
             parked: Vec::new(),
+            held: Vec::new(),
             slow: 0,
             breakers: Vec::new(),
             slots: Vec::new(),
@@ -144,16 +155,23 @@ impl Replica {
         false
     }
 
-    /// A fresh process: new health, no breakers, no slots, an idle pool.
-    pub(crate) fn restarted(&mut self, pool: u32) {
+    /// A fresh process: new health, no breakers, no call slots.
+    pub(crate) fn restarted(&mut self) {
         self.checked_healthy = true;
         self.check_failures = 0;
         self.passive_failures = 0;
         self.ejected_until = None;
-        self.pool = Sem::new(pool);
         self.breakers.clear();
         self.slots.clear();
+    }
+
+    /// The process died: nothing it held is held any more.
+    pub(crate) fn died(&mut self, pool: u32) {
+        self.restarted();
+        self.pool = Sem::new(pool);
         self.serving = 0;
+        self.parked.clear();
+        self.held.clear();
     }
 }
 

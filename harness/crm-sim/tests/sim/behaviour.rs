@@ -300,3 +300,25 @@ mix = { op = 1.0 }
     let last = &out.timeline[250..];
     assert!(last.iter().all(|b| b.failures == 0), "settled: {last:?}");
 }
+
+#[test]
+fn a_rolling_redeploy_of_two_replicas_fails_nothing_and_of_one_fails_during_its_restart() {
+    let fault =
+        "[[faults]]\nkind = \"redeploy\"\nprocess = \"customers\"\nat_s = 10\nrestart_s = 2";
+    let two = micro_scenario(fault).replace(
+        "cores = 8 }]",
+        "cores = 8 }]\nprocesses.customers = { replicas = 2 }",
+    );
+    let two = run(MICRO, &two);
+    assert_eq!(two.total.failed(), 0, "{:?}", two.timeline);
+    assert!(
+        two.timeline[10..14]
+            .iter()
+            .any(|b| b.replicas["customers"] == 1)
+    );
+    let one = run(MICRO, &micro_scenario(fault));
+    // No replica in the registry for 2 s: every request then fails at once (no replicas).
+    let failed = one.total.unavailable;
+    assert!((195..=205).contains(&failed), "{failed} failed");
+    assert!(one.timeline[13..].iter().all(|b| b.failures == 0));
+}
