@@ -162,6 +162,52 @@ fn d_retry_on() -> Vec<FailureKind> {
     vec![FailureKind::Refused]
 }
 
+impl Policy {
+    /// `CallPolicy::default()` in `crates/crm-http/src/client/service.rs`: calls between
+    /// services and the gateway's composition (customer 360, search). Retryable there:
+    /// connect errors, timeouts, 502–504.
+    pub fn service_client() -> Policy {
+        Policy {
+            timeout_ms: 5000.0,
+            retries: 2,
+            retry_on: vec![
+                FailureKind::Refused,
+                FailureKind::Timeout,
+                FailureKind::Unavailable,
+            ],
+            backoff_ms: 25.0,
+            max_backoff_ms: 500.0,
+            jitter: true,
+            concurrency: 256,
+            breaker: Some(BreakerSpec {
+                failures: 5,
+                open_ms: 1000.0,
+                max_open_ms: 30_000.0,
+            }),
+        }
+    }
+
+    /// The gateway's forwarding, `crm-micro/gateway/src/proxy.rs`: `--upstream-timeout-ms`
+    /// (10 s), one more attempt for an idempotent request that could not be delivered (not
+    /// after a timeout), a breaker per service opening after 5 failures for 1 s, up to 10 s.
+    pub fn gateway_proxy() -> Policy {
+        Policy {
+            timeout_ms: 10_000.0,
+            retries: 1,
+            retry_on: vec![FailureKind::Refused],
+            backoff_ms: 0.0,
+            max_backoff_ms: 0.0,
+            jitter: false,
+            concurrency: 0,
+            breaker: Some(BreakerSpec {
+                failures: 5,
+                open_ms: 1000.0,
+                max_open_ms: 10_000.0,
+            }),
+        }
+    }
+}
+
 /// A consecutive-failures circuit breaker (failsafe's `consecutive_failures`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -293,6 +339,14 @@ impl Calibration {
             source,
         })?;
         Calibration::parse(&text, &path.display().to_string())
+    }
+
+    /// The file's text, as `crm-bench calibrate` writes it; [`Calibration::parse`] reads it
+    /// back to the same value.
+    pub fn to_toml(&self) -> String {
+        // Every field is a string, number, bool, array or table with string keys: nothing
+        // here can fail to serialise.
+        toml::to_string_pretty(self).expect("a calibration always serialises")
     }
 
     /// The architecture called `name` (`monolith` or `micro`).

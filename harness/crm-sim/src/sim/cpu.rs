@@ -163,7 +163,7 @@ impl Cpu {
                 }
             }
         }
-        n.last = now;
+        n.last = n.last.max(now);
         let period = now / self.period;
         for &r in &n.members {
             let rep = &mut self.reps[r];

@@ -232,3 +232,26 @@ fn an_architecture_missing_from_the_calibration_is_refused() {
     let e = scenario_refused(&text);
     assert_problem(&e, "architecture", 2, "not in the calibration");
 }
+
+#[test]
+fn a_calibration_written_out_reads_back_the_same() {
+    let mut cal = calibration(CAL);
+    let micro = cal.micro.as_mut().expect("micro");
+    micro.policies.insert(
+        "client".into(),
+        crm_sim::input::calibration::Policy::service_client(),
+    );
+    micro.policies.insert(
+        "proxy".into(),
+        crm_sim::input::calibration::Policy::gateway_proxy(),
+    );
+    micro.ops.get_mut("get_company").expect("op").shapes[0].nodes[1].self_us =
+        Some(crm_sim::DistSpec {
+            mean: Some(180.0),
+            q: Some(vec![(0.0, 90.0), (0.5, 160.0), (1.0, 2500.0)]),
+            ..Default::default()
+        });
+    let text = cal.to_toml();
+    let back = Calibration::parse(&text, "written.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(back, cal);
+}

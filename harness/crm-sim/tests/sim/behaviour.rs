@@ -322,3 +322,58 @@ fn a_rolling_redeploy_of_two_replicas_fails_nothing_and_of_one_fails_during_its_
     assert!((195..=205).contains(&failed), "{failed} failed");
     assert!(one.timeline[13..].iter().all(|b| b.failures == 0));
 }
+
+#[test]
+fn a_ramped_profile_sends_the_integral_of_its_rate() {
+    // 0 → 1000/s over the first 10 s (5,000 requests), 1000/s for 10 s (10,000), then none.
+    let sc = r#"schema = "crm-sim/scenario/v1"
+architecture = "monolith"
+duration_s = 30.0
+nodes = [{ name = "n", cores = 4 }]
+[open]
+arrival = "constant"
+profile = [{ at_s = 0, rps = 0 }, { at_s = 10, rps = 1000, ramp = true }, { at_s = 20, rps = 0 }]
+mix = { op = 1.0 }
+"#;
+    let out = run(BUSY, sc);
+    let sent = out.total.requests();
+    assert!(sent.abs_diff(15_000) <= 2, "{sent} requests");
+    let t = &out.timeline;
+    // A ramp reaches its rate from the previous step's: 0 at 0 s, 1000/s at 10 s.
+    assert!(
+        (t[2].requests..t[8].requests).contains(&t[5].requests),
+        "the ramp climbs"
+    );
+    assert!(
+        t[12..20].iter().all(|b| b.requests.abs_diff(1000) <= 2),
+        "{t:?}"
+    );
+    assert!(
+        t[22..].iter().all(|b| b.requests == 0),
+        "nothing after the last step"
+    );
+}
+
+#[test]
+fn closed_loop_users_run_their_journeys_in_order_with_think_time() {
+    let cal = BUSY.replace("{ exp = 1000.0 }", "{ fixed = 100.0 }")
+        + "[[monolith.ops.other.shapes]]\nprobability = 1.0\nnodes = [{ process = \"app\", self_us = { fixed = 300.0 } }]\n";
+    let sc = r#"schema = "crm-sim/scenario/v1"
+architecture = "monolith"
+duration_s = 37.0
+nodes = [{ name = "n", cores = 1 }]
+[closed]
+users = 1
+think_us = { fixed = 1000.0 }
+journeys = [{ ops = ["op", "other", "other"] }]
+"#;
+    let out = run(&cal, sc);
+    // One journey: 0.1 + 0.3 + 0.3 ms of work and 3 thinks of 1 ms = 3.7 ms; 37 s hold
+    // 10,000 journeys, the first starting after one think.
+    let (a, b) = (out.ops["op"].ok, out.ops["other"].ok);
+    assert!(
+        a.abs_diff(10_000) <= 1 && b.abs_diff(20_000) <= 2,
+        "op {a}, other {b}"
+    );
+    assert!(rel(out.ops["other"].mean_us, 300.0) < 1e-6);
+}
