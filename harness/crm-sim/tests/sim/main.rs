@@ -4,7 +4,8 @@
 //! in debug builds (workspace `Cargo.toml`) so that they take seconds.
 
 mod bad_input;
-mod behaviour;
+mod calls;
+mod capacity;
 mod closed_forms;
 
 use crm_sim::{Calibration, Outputs, Scenario};
