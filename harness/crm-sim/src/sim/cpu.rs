@@ -1,0 +1,369 @@
+//! Cores shared by processor sharing, with CFS quotas.
+//!
+//! Every runnable job on a node gets an equal share of its cores, at most one core each:
+//! with `n` jobs on `c` cores each runs at `min(1, c/n)` of a core (Linux's CFS gives every
+//! runnable thread an equal share; small bursts interleave rather than queue). A replica
+//! with a quota of `q` cores may use `q × period` of CPU time per CFS period; once it has,
+//! its jobs stop (throttled) until the next period begins. A paused replica's jobs stop too.
+//!
+//! All runnable jobs of a node progress at the same rate, so each replica keeps a virtual
+//! clock of work done per job since it started; a job finishes when its replica's clock
+//! reaches the job's tag (clock at submission + work). A job's completion is then the
+//! smallest tag among the node's runnable replicas, found without touching every job.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use crate::engine::Time;
+
+/// What finishes when a job's work is done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Job {
+    Frame(super::slab::Id),
+    Flow(super::slab::Id),
+}
+
+struct Queued {
+    tag: f64,
+    seq: u64,
+    job: Job,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Queued {
+    /// Reversed: the heap's top is the smallest tag, the earliest submitted among equals.
+    fn cmp(&self, o: &Self) -> Ordering {
+        o.tag.total_cmp(&self.tag).then(o.seq.cmp(&self.seq))
+    }
+}
+
+/// Work (ns at speed 1) below which a job counts as done: absorbs floating-point rounding.
+const EPS: f64 = 1e-3;
+
+struct Rep {
+    node: usize,
+    /// Work done per job since the replica started (ns at speed 1).
+    clock: f64,
+    jobs: BinaryHeap<Queued>,
+    /// CPU time allowed per period (ns), if quota'd.
+    quota: Option<f64>,
+    used: f64,
+    period: u64,
+    throttled: bool,
+    paused: bool,
+    cpu_ns: f64,
+}
+
+impl Rep {
+    fn runnable(&self) -> bool {
+        !self.throttled && !self.paused && !self.jobs.is_empty()
+    }
+}
+
+struct Node {
+    cores: f64,
+    speed: f64,
+    last: Time,
+    /// Jobs of runnable replicas.
+    running: usize,
+    members: Vec<usize>,
+    epoch: u32,
+    quotas: bool,
+    dirty: bool,
+    busy_ns: f64,
+}
+
+impl Node {
+    /// CPU share of each running job, in cores.
+    fn share(&self) -> f64 {
+        (self.cores / self.running as f64).min(1.0)
+    }
+}
+
+pub(crate) struct Cpu {
+    nodes: Vec<Node>,
+    reps: Vec<Rep>,
+    period: Time,
+    seq: u64,
+    dirty: Vec<usize>,
+}
+
+impl Cpu {
+    pub(crate) fn new(cores: &[f64], speed: &[f64], period: Time) -> Cpu {
+        Cpu {
+            nodes: cores
+                .iter()
+                .zip(speed)
+                .map(|(c, s)| Node {
+                    cores: *c,
+                    speed: *s,
+                    last: 0,
+                    running: 0,
+                    members: Vec::new(),
+                    epoch: 0,
+                    quotas: false,
+                    dirty: false,
+                    busy_ns: 0.0,
+                })
+                .collect(),
+            reps: Vec::new(),
+            period: period.max(1),
+            seq: 0,
+            dirty: Vec::new(),
+        }
+    }
+
+    /// A replica on `node` with an optional quota in cores; its index is the next replica id.
+    pub(crate) fn add(&mut self, node: usize, quota: Option<f64>, now: Time) -> usize {
+        let id = self.reps.len();
+        self.reps.push(Rep {
+            node,
+            clock: 0.0,
+            jobs: BinaryHeap::new(),
+            quota: quota.map(|q| q * self.period as f64),
+            used: 0.0,
+            period: now / self.period,
+            throttled: false,
+            paused: false,
+            cpu_ns: 0.0,
+        });
+        let n = &mut self.nodes[node];
+        n.members.push(id);
+        n.quotas |= quota.is_some();
+        id
+    }
+
+    /// Brings `node` to `now`: progress at the old rate, period changes, completions (pushed
+    /// to `done` in tag order per replica), throttling.
+    pub(crate) fn advance(&mut self, node: usize, now: Time, done: &mut Vec<Job>) {
+        let n = &mut self.nodes[node];
+        let dt = now.saturating_sub(n.last) as f64;
+        if dt > 0.0 && n.running > 0 {
+            let share = n.share();
+            let work = dt * share * n.speed;
+            let cpu = dt * share;
+            n.busy_ns += dt * (n.running as f64).min(n.cores);
+            for &r in &n.members {
+                let rep = &mut self.reps[r];
+                if rep.runnable() {
+                    rep.clock += work;
+                    let c = cpu * rep.jobs.len() as f64;
+                    rep.used += c;
+                    rep.cpu_ns += c;
+                }
+            }
+        }
+        n.last = n.last.max(now);
+        let period = now / self.period;
+        for &r in &n.members {
+            let rep = &mut self.reps[r];
+            if rep.quota.is_some() && rep.period != period {
+                rep.period = period;
+                rep.used = 0.0;
+                if rep.throttled {
+                    rep.throttled = false;
+                    if rep.runnable() {
+                        n.running += rep.jobs.len();
+                    }
+                }
+            }
+            if !rep.runnable() {
+                continue;
+            }
+            while rep.jobs.peek().is_some_and(|j| j.tag <= rep.clock + EPS) {
+                let j = rep.jobs.pop().expect("peeked");
+                done.push(j.job);
+                n.running -= 1;
+            }
+            if let Some(q) = rep.quota
+                && rep.used >= q - EPS
+                && !rep.jobs.is_empty()
+            {
+                rep.throttled = true;
+                n.running -= rep.jobs.len();
+            }
+        }
+        if !n.dirty {
+            n.dirty = true;
+            self.dirty.push(node);
+        }
+    }
+
+    /// Starts `work_ns` (at speed 1) of CPU for `job` on replica `r`.
+    pub(crate) fn submit(
+        &mut self,
+        now: Time,
+        r: usize,
+        work_ns: f64,
+        job: Job,
+        done: &mut Vec<Job>,
+    ) {
+        let node = self.reps[r].node;
+        self.advance(node, now, done);
+        let rep = &mut self.reps[r];
+        let was_runnable = rep.runnable();
+        self.seq += 1;
+        rep.jobs.push(Queued {
+            tag: rep.clock + work_ns.max(0.0),
+            seq: self.seq,
+            job,
+        });
+        let n = &mut self.nodes[node];
+        if was_runnable {
+            n.running += 1;
+        } else if rep.runnable() {
+            n.running += rep.jobs.len();
+        }
+    }
+
+    /// Stops or resumes replica `r`'s jobs (SIGSTOP / SIGCONT).
+    pub(crate) fn set_paused(&mut self, now: Time, r: usize, paused: bool, done: &mut Vec<Job>) {
+        let node = self.reps[r].node;
+        self.advance(node, now, done);
+        let rep = &mut self.reps[r];
+        let before = rep.runnable();
+        rep.paused = paused;
+        let after = rep.runnable();
+        let n = &mut self.nodes[node];
+        match (before, after) {
+            (true, false) => n.running -= rep.jobs.len(),
+            (false, true) => n.running += rep.jobs.len(),
+            _ => {}
+        }
+    }
+
+    /// Drops every job of replica `r` (the process died).
+    pub(crate) fn clear(&mut self, now: Time, r: usize, done: &mut Vec<Job>) {
+        let node = self.reps[r].node;
+        self.advance(node, now, done);
+        let rep = &mut self.reps[r];
+        if rep.runnable() {
+            self.nodes[node].running -= rep.jobs.len();
+        }
+        rep.jobs.clear();
+    }
+
+    /// The nodes changed since the last call, each with its next wake-up `(node, at, epoch)`;
+    /// an earlier wake-up of the same node is stale from now on.
+    pub(crate) fn wakes(&mut self, now: Time, out: &mut Vec<(usize, Time, u32)>) {
+        for node in self.dirty.drain(..) {
+            let n = &mut self.nodes[node];
+            n.dirty = false;
+            n.epoch = n.epoch.wrapping_add(1);
+            let mut next = f64::INFINITY;
+            let mut boundary = false;
+            if n.running > 0 {
+                let share = n.share();
+                let rate = share * n.speed;
+                for &r in &n.members {
+                    let rep = &self.reps[r];
+                    if !rep.runnable() {
+                        boundary |= rep.throttled;
+                        continue;
+                    }
+                    let top = rep.jobs.peek().expect("runnable has jobs");
+                    next = next.min((top.tag - rep.clock) / rate);
+                    if let Some(q) = rep.quota {
+                        next = next.min((q - rep.used) / (share * rep.jobs.len() as f64));
+                        boundary = true;
+                    }
+                }
+            } else if n.quotas {
+                boundary = n.members.iter().any(|r| self.reps[*r].throttled);
+            }
+            let mut at = if next.is_finite() {
+                now + next.max(0.0).ceil().max(1.0) as Time
+            } else {
+                Time::MAX
+            };
+            if boundary {
+                at = at.min((now / self.period + 1) * self.period);
+            }
+            if at != Time::MAX {
+                out.push((node, at, n.epoch));
+            }
+        }
+    }
+
+    pub(crate) fn epoch(&self, node: usize) -> u32 {
+        self.nodes[node].epoch
+    }
+
+    /// CPU seconds used by replica `r` so far (exact after [`Cpu::advance`] of its node).
+    pub(crate) fn cpu_ns(&self, r: usize) -> f64 {
+        self.reps[r].cpu_ns
+    }
+
+    pub(crate) fn node_of(&self, r: usize) -> usize {
+        self.reps[r].node
+    }
+
+    /// Core-nanoseconds `node` has been busy.
+    pub(crate) fn busy_ns(&self, node: usize) -> f64 {
+        self.nodes[node].busy_ns
+    }
+
+    pub(crate) fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::slab::Slab;
+
+    /// Runs the node to completion, returning (job index, finish time) in order.
+    fn drain(cpu: &mut Cpu, ids: &[super::super::slab::Id]) -> Vec<(usize, Time)> {
+        let mut out = Vec::new();
+        let mut done = Vec::new();
+        let mut wakes = Vec::new();
+        cpu.wakes(0, &mut wakes);
+        while let Some((node, at, _)) = wakes.pop() {
+            cpu.advance(node, at, &mut done);
+            for j in done.drain(..) {
+                let Job::Frame(id) = j else { unreachable!() };
+                out.push((ids.iter().position(|i| *i == id).unwrap(), at));
+            }
+            cpu.wakes(at, &mut wakes);
+        }
+        out
+    }
+
+    #[test]
+    fn two_jobs_on_one_core_share_it() {
+        let mut slab = Slab::new();
+        let ids: Vec<_> = (0..2).map(|i| slab.insert(i)).collect();
+        let mut cpu = Cpu::new(&[1.0], &[1.0], 100_000_000);
+        let r = cpu.add(0, None, 0);
+        let mut done = Vec::new();
+        cpu.submit(0, r, 1000.0, Job::Frame(ids[0]), &mut done);
+        cpu.submit(0, r, 3000.0, Job::Frame(ids[1]), &mut done);
+        // Both at half speed until the first is done at 2000; the second alone after.
+        assert_eq!(drain(&mut cpu, &ids), [(0, 2000), (1, 4000)]);
+        assert!((cpu.cpu_ns(r) - 4000.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_quota_of_half_a_core_throttles_for_the_rest_of_each_period() {
+        let mut slab = Slab::new();
+        let ids = [slab.insert(0)];
+        let period = 100_000_000;
+        let mut cpu = Cpu::new(&[1.0], &[1.0], period);
+        let r = cpu.add(0, Some(0.5), 0);
+        let mut done = Vec::new();
+        // 120 ms of work at 50 ms per 100 ms period: 50 + 50 + 20 → done at 220 ms.
+        cpu.submit(0, r, 120_000_000.0, Job::Frame(ids[0]), &mut done);
+        assert_eq!(drain(&mut cpu, &ids), [(0, 220_000_000)]);
+    }
+}

@@ -1,0 +1,389 @@
+//! A node of a request tree at work on one replica: its own CPU, then its statements
+//! (holding one of its replica's pool connections, each statement CPU on the database's
+//! replica), then its children, group after group (a group's members in parallel: the
+//! group lasts as long as its slowest), then its answer. A child's failure fails the frame
+//! at once (the remaining siblings' answers are ignored, as `try_join` drops them).
+//!
+//! When a frame succeeds, its asynchronous children start their event flows: wait for the
+//! relay (its poll, or at once when woken at commit), the relay's CPU on the producing
+//! replica, the broker's CPU, the wire, then the consumer's work; the time from the commit
+//! to the consumer's completion is the event lag. A consumer that is down or fails gets the
+//! event again after the broker's redelivery delay.
+
+use rand::Rng;
+
+use super::call::{Caller, Fail};
+use super::cpu::Job;
+use super::replica::Held;
+use super::slab::Id;
+use super::timers::Token;
+use super::{Ev, Sim};
+use crate::engine::Time;
+use crate::output::FailureClass;
+
+/// Where a frame's answer goes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Ret {
+    /// A remote call's attempt.
+    Call(Id, u8),
+    /// The parent frame, in the same process.
+    Local(Id),
+    /// An event flow (the frame is a consumer's work).
+    Flow(Id),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Cpu,
+    Pool,
+    Statement,
+    Children,
+}
+
+pub(crate) struct Frame {
+    op: u16,
+    shape: u16,
+    node: u16,
+    pub(crate) replica: usize,
+    ret: Ret,
+    phase: Phase,
+    statements: u32,
+    statement_ns: f64,
+    since: Time,
+    group: u16,
+    pending: u16,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    Relay,
+    Broker,
+    Deliver,
+    Consume(usize),
+}
+
+pub(crate) struct Flow {
+    op: u16,
+    shape: u16,
+    node: u16,
+    producer: usize,
+    committed: Time,
+    stage: Stage,
+}
+
+impl Sim<'_> {
+    pub(crate) fn start_frame(
+        &mut self,
+        now: Time,
+        op: usize,
+        shape: usize,
+        node: usize,
+        replica: usize,
+        ret: Ret,
+    ) {
+        let f = self.frames.insert(Frame {
+            op: op as u16,
+            shape: shape as u16,
+            node: node as u16,
+            replica,
+            ret,
+            phase: Phase::Cpu,
+            statements: 0,
+            statement_ns: 0.0,
+            since: now,
+            group: 0,
+            pending: 0,
+        });
+        let def = &self.m.ops[op].shapes[shape][node];
+        match &def.self_cost {
+            Some(d) => {
+                let work = d.sample(&mut self.rng);
+                self.cpu
+                    .submit(now, replica, work, Job::Frame(f), &mut self.completed);
+            }
+            None => self.statements(now, f),
+        }
+    }
+
+    pub(crate) fn frame_cpu_done(&mut self, now: Time, f: Id) {
+        let Some(fr) = self.frames.get(f) else { return };
+        if self.replicas[fr.replica].paused {
+            return self.replicas[fr.replica].held.push((f, Held::Cpu));
+        }
+        match fr.phase {
+            Phase::Cpu => self.statements(now, f),
+            Phase::Statement => self.next_statement(now, f),
+            Phase::Pool | Phase::Children => {}
+        }
+    }
+
+    fn statements(&mut self, now: Time, f: Id) {
+        let fr = self.frames.get_mut(f).expect("live frame");
+        let def = &self.m.ops[fr.op as usize].shapes[fr.shape as usize][fr.node as usize];
+        let Some((_, mean)) = &def.db else {
+            return self.children(now, f);
+        };
+        let k = mean.floor() as u32 + u32::from(self.rng.r#gen::<f64>() < mean.fract());
+        if k == 0 {
+            return self.children(now, f);
+        }
+        fr.statements = k;
+        fr.phase = Phase::Pool;
+        fr.since = now;
+        let r = fr.replica;
+        if self.replicas[r].pool.try_acquire() {
+            return self.connected(now, f);
+        }
+        self.replicas[r].pool.waiters.push_back(f);
+        let timeout = self.m.procs[self.replicas[r].proc].pool_timeout;
+        if let Some((q, at)) = self.timers.arm(now, timeout, Token::Pool(f)) {
+            self.q.schedule(at, Ev::Timer(q as u16));
+        }
+    }
+
+    fn connected(&mut self, now: Time, f: Id) {
+        let fr = self.frames.get_mut(f).expect("live frame");
+        let def = &self.m.ops[fr.op as usize].shapes[fr.shape as usize][fr.node as usize];
+        let proc = self.replicas[fr.replica].proc;
+        self.rec.pool_wait[proc].saturating_record(((now - fr.since) / 1_000).max(1));
+        let total = def
+            .db
+            .as_ref()
+            .expect("has statements")
+            .0
+            .sample(&mut self.rng);
+        fr.statement_ns = total / fr.statements as f64;
+        fr.phase = Phase::Statement;
+        self.next_statement(now, f);
+    }
+
+    fn next_statement(&mut self, now: Time, f: Id) {
+        let fr = self.frames.get_mut(f).expect("live frame");
+        let r = fr.replica;
+        if fr.statements == 0 {
+            self.release_connection(now, r);
+            return self.children(now, f);
+        }
+        fr.statements -= 1;
+        let work = fr.statement_ns;
+        let db = self.m.procs[self.replicas[r].proc]
+            .database
+            .and_then(|p| self.pick_up(p));
+        match db {
+            Some(d) => self
+                .cpu
+                .submit(now, d, work, Job::Frame(f), &mut self.completed),
+            None => {
+                self.release_connection(now, r);
+                self.frame_ends(now, f, Err(FailureClass::Error));
+            }
+        }
+    }
+
+    fn release_connection(&mut self, now: Time, r: usize) {
+        while let Some(w) = self.replicas[r].pool.waiters.pop_front() {
+            if self
+                .frames
+                .get(w)
+                .is_some_and(|fr| fr.phase == Phase::Pool && fr.replica == r)
+            {
+                return self.connected(now, w);
+            }
+        }
+        self.replicas[r].pool.free += 1;
+    }
+
+    pub(crate) fn pool_times_out(&mut self, now: Time, f: Id) {
+        if self.frames.get(f).is_some_and(|fr| fr.phase == Phase::Pool) {
+            self.frame_ends(now, f, Err(FailureClass::Error));
+        }
+    }
+
+    fn children(&mut self, now: Time, f: Id) {
+        let fr = self.frames.get_mut(f).expect("live frame");
+        let (op, shape) = (fr.op as usize, fr.shape as usize);
+        let def = &self.m.ops[op].shapes[shape][fr.node as usize];
+        let Some(group) = def.groups.get(fr.group as usize) else {
+            return self.frame_ends(now, f, Ok(()));
+        };
+        fr.phase = Phase::Children;
+        fr.pending = group.len() as u16;
+        let r = fr.replica;
+        for &c in group {
+            let child = &self.m.ops[op].shapes[shape][c as usize];
+            if child.remote {
+                self.call(
+                    now,
+                    Caller::Frame(f),
+                    Some(r),
+                    op,
+                    shape,
+                    c as usize,
+                    child.policy,
+                );
+            } else {
+                self.start_frame(now, op, shape, c as usize, r, Ret::Local(f));
+            }
+        }
+    }
+
+    pub(crate) fn child_done(&mut self, now: Time, f: Id, res: Result<(), FailureClass>) {
+        let Some(fr) = self.frames.get_mut(f) else {
+            return;
+        };
+        if fr.phase != Phase::Children {
+            return;
+        }
+        if self.replicas[fr.replica].paused {
+            return self.replicas[fr.replica].held.push((f, Held::Child(res)));
+        }
+        if res.is_err() {
+            return self.frame_ends(now, f, res);
+        }
+        fr.pending -= 1;
+        if fr.pending == 0 {
+            fr.group += 1;
+            self.children(now, f);
+        }
+    }
+
+    fn frame_ends(&mut self, now: Time, f: Id, res: Result<(), FailureClass>) {
+        let fr = self.frames.remove(f).expect("live frame");
+        let (op, shape) = (fr.op as usize, fr.shape as usize);
+        if res.is_ok() {
+            for &a in &self.m.ops[op].shapes[shape][fr.node as usize].asyncs {
+                self.publish(now, op, shape, a as usize, fr.replica);
+            }
+        }
+        match fr.ret {
+            Ret::Call(call, attempt) => {
+                let rep = &mut self.replicas[fr.replica];
+                rep.serving = rep.serving.saturating_sub(1);
+                self.attempt_ends(now, call, attempt, res.map_err(Fail::from_class));
+            }
+            Ret::Local(parent) => self.child_done(now, parent, res),
+            Ret::Flow(flow) => self.flow_done(now, flow, res),
+        }
+    }
+
+    /// The frames of replica `r` vanish (it died); consumers' events will come again.
+    pub(crate) fn frames_lost_with(&mut self, now: Time, r: usize) {
+        for f in self.frames.ids_where(|fr| fr.replica == r) {
+            if let Some(Frame {
+                ret: Ret::Flow(flow),
+                ..
+            }) = self.frames.remove(f)
+            {
+                self.redeliver(now, flow);
+            }
+        }
+    }
+
+    fn publish(&mut self, now: Time, op: usize, shape: usize, node: usize, producer: usize) {
+        let Some(ev) = &self.m.events else { return };
+        let flow = self.flows.insert(Flow {
+            op: op as u16,
+            shape: shape as u16,
+            node: node as u16,
+            producer,
+            committed: now,
+            stage: Stage::Relay,
+        });
+        let wait = if ev.relay_poll > 0 {
+            ev.relay_poll - now % ev.relay_poll
+        } else {
+            0
+        };
+        self.q.after(wait, Ev::Flow(flow));
+    }
+
+    pub(crate) fn flow_step(&mut self, now: Time, id: Id) {
+        let m = self.m;
+        let Some(ev) = &m.events else { return };
+        let Some(flow) = self.flows.get(id) else {
+            return;
+        };
+        let (op, shape, node, producer, stage) = (
+            flow.op as usize,
+            flow.shape as usize,
+            flow.node as usize,
+            flow.producer,
+            flow.stage,
+        );
+        let set = |sim: &mut Self, stage: Stage| {
+            if let Some(f) = sim.flows.get_mut(id) {
+                f.stage = stage;
+            }
+        };
+        match stage {
+            Stage::Relay => {
+                set(self, Stage::Broker);
+                match &ev.relay {
+                    Some(d) => {
+                        let work = d.sample(&mut self.rng);
+                        self.cpu
+                            .submit(now, producer, work, Job::Flow(id), &mut self.completed);
+                    }
+                    None => self.flow_step(now, id),
+                }
+            }
+            Stage::Broker => match ev.broker.map(|b| self.pick_up(b)) {
+                // The broker is down: the relay tries again later.
+                Some(None) => self.q.after(ev.redeliver, Ev::Flow(id)),
+                Some(Some(b)) => {
+                    set(self, Stage::Deliver);
+                    let work = ev
+                        .broker_cost
+                        .as_ref()
+                        .map_or(0.0, |d| d.sample(&mut self.rng));
+                    self.cpu
+                        .submit(now, b, work, Job::Flow(id), &mut self.completed);
+                }
+                None => {
+                    set(self, Stage::Deliver);
+                    self.flow_step(now, id);
+                }
+            },
+            Stage::Deliver => {
+                let def = &m.ops[op].shapes[shape][node];
+                match self.pick(now, def.proc).filter(|r| self.replicas[*r].up) {
+                    Some(r) => {
+                        let wire = def.wire.as_ref().map_or(0.0, |d| d.sample(&mut self.rng));
+                        set(self, Stage::Consume(r));
+                        self.q
+                            .after(wire as Time + self.replicas[r].slow, Ev::Flow(id));
+                    }
+                    None => self.redeliver(now, id),
+                }
+            }
+            Stage::Consume(r) => {
+                if self.replicas[r].up && !self.replicas[r].paused {
+                    self.start_frame(now, op, shape, node, r, Ret::Flow(id));
+                } else {
+                    self.redeliver(now, id);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn flow_cpu_done(&mut self, now: Time, id: Id) {
+        self.flow_step(now, id);
+    }
+
+    fn redeliver(&mut self, _now: Time, id: Id) {
+        let Some(ev) = &self.m.events else { return };
+        if let Some(flow) = self.flows.get_mut(id) {
+            flow.stage = Stage::Deliver;
+            self.q.after(ev.redeliver, Ev::Flow(id));
+        }
+    }
+
+    fn flow_done(&mut self, now: Time, id: Id, res: Result<(), FailureClass>) {
+        if res.is_err() {
+            return self.redeliver(now, id);
+        }
+        if let Some(flow) = self.flows.remove(id) {
+            self.rec.lag(flow.op as usize, now - flow.committed);
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Queueing theory's closed forms, each within 2% over 10⁶ requests.
+
+use crate::{rel, run};
+
+/// One process doing `work` of CPU per request, in the monolith.
+fn station(work: &str) -> String {
+    format!(
+        r#"schema = "crm-sim/calibration/v1"
+[monolith.processes.app]
+kind = "monolith"
+[[monolith.ops.op.shapes]]
+probability = 1.0
+nodes = [{{ process = "app", self_us = {work} }}]
+"#
+    )
+}
+
+/// `app` holding one of `pool` connections while its statement runs on `pg`.
+fn pool_station(pool: u32, db: &str) -> String {
+    format!(
+        r#"schema = "crm-sim/calibration/v1"
+[monolith.processes.app]
+kind = "monolith"
+pool = {pool}
+database = "pg"
+[monolith.processes.pg]
+kind = "database"
+[[monolith.ops.op.shapes]]
+probability = 1.0
+nodes = [{{ process = "app", db_us = {db}, db_statements = 1 }}]
+"#
+    )
+}
+
+fn open(cores: u32, rate: f64, requests: f64, extra: &str) -> String {
+    format!(
+        r#"schema = "crm-sim/scenario/v1"
+architecture = "monolith"
+duration_s = {duration}
+warmup_s = 10.0
+seed = 7
+nodes = [{{ name = "n", cores = {cores} }}, {{ name = "db", cores = 64 }}]
+{extra}
+[open]
+arrival = "poisson"
+rate = {rate}
+timeout_ms = 3600000
+mix = {{ op = 1.0 }}
+"#,
+        duration = 10.0 + requests / rate
+    )
+}
+
+/// Erlang C: the probability that an arrival waits at an M/M/c station with offered load
+/// `a = λ/μ`.
+fn erlang_c(c: u32, a: f64) -> f64 {
+    let mut term = 1.0;
+    let mut sum = 1.0;
+    for k in 1..c {
+        term *= a / k as f64;
+        sum += term;
+    }
+    let last = term * a / c as f64 * c as f64 / (c as f64 - a);
+    last / (sum + last)
+}
+
+#[test]
+fn an_mm1_station_has_the_mean_response_time_of_the_closed_form() {
+    // μ = 1000/s, λ = 600/s: W = 1 / (μ − λ) = 2.5 ms.
+    let out = run(&station("{ exp = 1000.0 }"), &open(1, 600.0, 1e6, ""));
+    assert!(out.total.ok >= 990_000, "{} requests", out.total.ok);
+    let w = out.total.mean_us;
+    assert!(rel(w, 2500.0) < 0.02, "W = {w} µs, expected 2500");
+}
+
+#[test]
+fn an_mmc_station_matches_erlang_c_and_littles_law() {
+    // c = 4 cores, μ = 1000/s each, λ = 3000/s (ρ = 0.75).
+    let (c, mu, lambda) = (4, 1000.0, 3000.0);
+    let out = run(&station("{ exp = 1000.0 }"), &open(c, lambda, 1e6, ""));
+    let expected = erlang_c(c, lambda / mu) / (c as f64 * mu - lambda) + 1.0 / mu;
+    let w = out.total.mean_us / 1e6;
+    assert!(rel(w, expected) < 0.02, "W = {w} s, Erlang C {expected} s");
+    // Little: L = λW, with L measured as the time-averaged population.
+    let little = out.offered_rps * w;
+    assert!(
+        rel(out.mean_in_system, little) < 0.02,
+        "L = {}, λW = {little}",
+        out.mean_in_system
+    );
+}
+
+#[test]
+fn a_pool_of_k_connections_is_an_mmk_station() {
+    // 3 connections, 1 ms statements (exponential), λ = 2400/s (ρ = 0.8).
+    let (k, mu, lambda) = (3, 1000.0, 2400.0);
+    let extra = "[processes.pg]\nnodes = [\"db\"]";
+    let out = run(
+        &pool_station(k, "{ exp = 1000.0 }"),
+        &open(1, lambda, 1e6, extra),
+    );
+    let wait = erlang_c(k, lambda / mu) / (k as f64 * mu - lambda);
+    let expected = wait + 1.0 / mu;
+    let w = out.total.mean_us / 1e6;
+    assert!(rel(w, expected) < 0.02, "W = {w} s, Erlang C {expected} s");
+    let pool_wait = out.processes["app"].pool_wait_us.mean() / 1e6;
+    assert!(
+        rel(pool_wait, wait) < 0.03,
+        "pool wait {pool_wait} s, expected {wait} s"
+    );
+}
+
+#[test]
+fn one_connection_with_fixed_statements_is_md1_pollaczek_khinchine() {
+    // S = 1 ms, λ = 500/s (ρ = 0.5): W = S + ρS / (2(1 − ρ)) = 1.5 ms.
+    let extra = "[processes.pg]\nnodes = [\"db\"]";
+    let out = run(
+        &pool_station(1, "{ fixed = 1000.0 }"),
+        &open(1, 500.0, 1e6, extra),
+    );
+    let w = out.total.mean_us;
+    assert!(rel(w, 1500.0) < 0.02, "W = {w} µs, expected 1500");
+}
