@@ -93,7 +93,8 @@ fn relay_span(e: &EventEnvelope, created_at: chrono::DateTime<chrono::Utc>) -> O
     let span = tracing::info_span!(
         "relay",
         otel.name = %format!("relay {}", e.event),
-        otel.kind = "internal",
+        // It hands the event on after the writer's response: off the response path.
+        otel.kind = "producer",
         crm.outbox_wait_us = micros_since(created_at),
     );
     crm_telemetry::propagate::set_parent(&span, Some(parent));

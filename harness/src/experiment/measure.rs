@@ -271,7 +271,7 @@ impl ArchCtx {
             }];
             let mut run =
                 super::convert::load_run(&m.raw, &Default::default(), windows, m.resources);
-            run.breakdown = m.breakdown;
+            run.breakdown = m.breakdown.map(Box::new);
             runs.push(run);
         }
         Ok(runs)

@@ -95,7 +95,7 @@ pub(super) async fn run(ctx: &mut ArchCtx) -> anyhow::Result<Vec<TraceOverhead>>
                 let cpu_s: f64 = m.resources.iter().map(|u| u.cpu_s).sum();
                 let mut run =
                     super::convert::load_run(&m.raw, &Default::default(), Vec::new(), m.resources);
-                run.breakdown = m.breakdown;
+                run.breakdown = m.breakdown.map(Box::new);
                 let mode = OverheadMode {
                     mode: if *on { "on" } else { "off" }.into(),
                     sample_ratio: *share,

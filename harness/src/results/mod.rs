@@ -162,7 +162,7 @@ pub struct LoadRun {
     pub resources: Vec<InstanceUsage>,
     /// Where each operation's time went, from the run's traces (traced runs only; v2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub breakdown: Option<Breakdown>,
+    pub breakdown: Option<Box<Breakdown>>,
 }
 
 /// One instance's resource use over a run.

@@ -83,7 +83,10 @@ fn nodes(t: &Trace<'_>) -> Vec<(usize, Option<usize>, NodeFigures)> {
     out
 }
 
-fn shape_key(t: &Trace<'_>, ns: &[(usize, Option<usize>, NodeFigures)]) -> Vec<(String, String)> {
+/// A shape: the (process, name) of a trace's nodes in order.
+type ShapeKey = Vec<(String, String)>;
+
+fn shape_key(t: &Trace<'_>, ns: &[(usize, Option<usize>, NodeFigures)]) -> ShapeKey {
     ns.iter()
         .map(|(i, _, _)| (t.spans[*i].process().to_owned(), t.spans[*i].name.clone()))
         .collect()
@@ -150,14 +153,14 @@ fn op_breakdown(reqs: &[(&TracedRequest, Trace<'_>)]) -> OpBreakdown {
 
     // Shapes: traces grouped by their nodes' (process, name) sequence.
     let per_trace: Vec<_> = reqs.iter().map(|(_, t)| nodes(t)).collect();
-    let mut groups: HashMap<Vec<(String, String)>, Vec<usize>> = HashMap::new();
+    let mut groups: HashMap<ShapeKey, Vec<usize>> = HashMap::new();
     for (k, (_, t)) in reqs.iter().enumerate() {
         groups
             .entry(shape_key(t, &per_trace[k]))
             .or_default()
             .push(k);
     }
-    let mut groups: Vec<(Vec<(String, String)>, Vec<usize>)> = groups.into_iter().collect();
+    let mut groups: Vec<(ShapeKey, Vec<usize>)> = groups.into_iter().collect();
     groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
     let shapes = groups
         .into_iter()
@@ -265,8 +268,7 @@ mod tests {
 
     fn span(
         trace: &str,
-        id: &str,
-        parent: &str,
+        (id, parent): (&str, &str),
         service: &str,
         name: &str,
         kind: Kind,
@@ -307,8 +309,7 @@ mod tests {
         for (t, extra) in [("a", 0), ("b", 10), ("c", 20)] {
             spans.push(span(
                 t,
-                "g",
-                "x",
+                ("g", "x"),
                 "gateway",
                 "GET /leads",
                 Kind::Server,
@@ -317,8 +318,7 @@ mod tests {
             ));
             spans.push(span(
                 t,
-                "c",
-                "g",
+                ("c", "g"),
                 "gateway",
                 "GET leads",
                 Kind::Client,
@@ -327,8 +327,7 @@ mod tests {
             ));
             spans.push(span(
                 t,
-                "s",
-                "c",
+                ("s", "c"),
                 "leads",
                 "GET /api/v1/leads",
                 Kind::Server,
@@ -337,8 +336,7 @@ mod tests {
             ));
             let mut db = span(
                 t,
-                "d",
-                "s",
+                ("d", "s"),
                 "leads",
                 "SELECT crm_leads.leads",
                 Kind::Client,
@@ -351,8 +349,7 @@ mod tests {
         // A trace nobody asked for (warm-up) and a request whose spans never came.
         spans.push(span(
             "z",
-            "g",
-            "",
+            ("g", ""),
             "gateway",
             "GET /leads",
             Kind::Server,
@@ -403,6 +400,7 @@ mod tests {
         assert_eq!(shape.nodes[1].wire_us.p50(), 20.0);
         assert_eq!(op.exemplars[0].trace_id, "c");
         assert_eq!(op.critical_path.len(), 4);
+        assert_eq!(op.critical_path[3].depth, 3);
         assert_eq!(op.shapes[0].nodes[0].self_us.q.len(), 10);
     }
 }

@@ -191,20 +191,37 @@ impl<'a> Trace<'a> {
         }
     }
 
-    /// From the root down through the child that finished last (response path only).
+    /// The critical path on the response path, in time order with depths: from a span's
+    /// end back, the child that finished last, then the one that finished last before that
+    /// child started, and so on, each expanded the same way. Children that overlap a later
+    /// link are off the path (the later one was waited for).
     pub fn critical_path(&self) -> Vec<(usize, usize)> {
         let mut path = Vec::new();
-        let mut at = self.root.map(|r| (r, 0));
-        while let Some((i, depth)) = at {
-            path.push((i, depth));
-            at = self
-                .timed_children(i)
-                .into_iter()
-                .filter(|(c, _, _)| !self.is_async[*c])
-                .max_by(|a, b| a.2.total_cmp(&b.2))
-                .map(|(c, _, _)| (c, depth + 1));
+        if let Some(r) = self.root {
+            self.critical(r, 0, &mut path);
         }
         path
+    }
+
+    fn critical(&self, i: usize, depth: usize, path: &mut Vec<(usize, usize)>) {
+        path.push((i, depth));
+        let mut kids: Vec<(usize, f64, f64)> = self
+            .timed_children(i)
+            .into_iter()
+            .filter(|(c, _, _)| !self.is_async[*c])
+            .collect();
+        kids.sort_by(|a, b| b.2.total_cmp(&a.2));
+        let mut limit = f64::INFINITY;
+        let mut chain = Vec::new();
+        for (c, start, end) in kids {
+            if end <= limit {
+                chain.push(c);
+                limit = start;
+            }
+        }
+        for &c in chain.iter().rev() {
+            self.critical(c, depth + 1, path);
+        }
     }
 
     /// The tree as indented text: start offset and duration in ms, process, name, own time.
@@ -286,7 +303,7 @@ mod tests {
         db.db = true;
         let mut pool = span("p", "s", "leads", "db.acquire", Kind::Internal, 30, 40);
         pool.wait = Some("pool".into());
-        let spans = vec![
+        let spans = [
             span(
                 "g",
                 "loadgen",
@@ -323,7 +340,8 @@ mod tests {
             .iter()
             .map(|(i, _)| t.spans[*i].span_id.as_str())
             .collect();
-        assert_eq!(path, ["g", "c", "s", "d"]);
+        // The pool wait, then the statement it waited for: both on the path, in order.
+        assert_eq!(path, ["g", "c", "s", "p", "d"]);
         let text = t.render(50);
         assert!(text.contains("postgres: SELECT crm_leads.leads"), "{text}");
     }
@@ -331,7 +349,7 @@ mod tests {
     #[test]
     fn parallel_children_share_their_overlap_and_self_time_uses_their_union() {
         // A fan-out: two calls from 10 to 60 and from 30 to 90 inside a 100 µs span.
-        let spans = vec![
+        let spans = [
             span(
                 "g",
                 "",
@@ -367,7 +385,7 @@ mod tests {
             300,
         );
         consume.lag_us = Some(40);
-        let spans = vec![
+        let spans = [
             span(
                 "m",
                 "",
@@ -394,6 +412,49 @@ mod tests {
         assert_eq!(parts["monolith"], 100.0);
         assert!(t.is_async[1] && t.is_async[2]);
         assert!(t.render(50).contains("[async]"));
+    }
+
+    #[test]
+    fn the_critical_path_keeps_every_sequential_step_not_only_the_last_one() {
+        let spans = [
+            span(
+                "r",
+                "",
+                "monolith",
+                "POST /leads/{id}/convert",
+                Kind::Server,
+                0,
+                100,
+            ),
+            span(
+                "t",
+                "r",
+                "monolith",
+                "convert transaction",
+                Kind::Internal,
+                5,
+                80,
+            ),
+            span("q", "t", "monolith", "SELECT", Kind::Internal, 10, 20),
+            span(
+                "i",
+                "r",
+                "monolith",
+                "idempotency complete",
+                Kind::Internal,
+                85,
+                95,
+            ),
+            // Overlaps the transaction, finished before it: not waited for.
+            span("x", "r", "monolith", "side", Kind::Internal, 30, 40),
+        ];
+        let t = Trace::new(spans.iter().collect());
+        let path: Vec<(&str, usize)> = t
+            .critical_path()
+            .iter()
+            .map(|(i, d)| (t.spans[*i].span_id.as_str(), *d))
+            .collect();
+        assert_eq!(path, [("r", 0), ("t", 1), ("q", 2), ("i", 1)]);
     }
 
     #[test]

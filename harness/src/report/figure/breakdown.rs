@@ -61,7 +61,7 @@ pub(crate) fn traced_points(results: &Results) -> Vec<TracedPoint<'_>> {
                         .points
                         .iter()
                         .find(|p| pick::same_rate(p.offered_rps, rate))?;
-                    Some((a, p.run.breakdown.as_ref()?))
+                    Some((a, p.run.breakdown.as_deref()?))
                 })
                 .collect();
             out.push(TracedPoint {
