@@ -5,12 +5,14 @@ use crm_monolith::{Application, Cli, Command};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    crm_monolith::init_tracing(&cli.log_format);
-    match cli.command.unwrap_or_default() {
+    let telemetry = crm_monolith::init_tracing(&cli.log_format)?;
+    let done = match cli.command.unwrap_or_default() {
         Command::Serve => {
             let app = Application::build(cli.settings).await?;
             app.run(crm_http::server::shutdown_signal()).await
         }
         Command::Migrate => crm_monolith::migrate_only(&cli.settings).await,
-    }
+    };
+    telemetry.shutdown();
+    done
 }

@@ -14,6 +14,7 @@
 //! - [`scenario`]: scenario files (TOML) and their validation.
 //! - [`workload`]: the CRM's operations and the mix over them.
 //! - [`results`]: what a scenario run measured (results.json).
+//! - [`trace`]: the OTLP receiver, spans files, and the per-hop breakdown of traced runs.
 //! - [`report`]: report directories (results.json, summary.md, index.html, PNGs) and verdicts.
 //! - [`compare`]: regression check of one results.json against a baseline.
 //! - [`cli`]: the command line.
@@ -33,4 +34,5 @@ pub mod seed;
 pub mod state;
 pub mod testing;
 pub mod topology;
+pub mod trace;
 pub mod workload;

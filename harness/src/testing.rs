@@ -45,5 +45,6 @@ pub fn topology(arch: Arch, runtime: RuntimeKind) -> Topology {
         runtime,
         specs: Default::default(),
         sut_cpus: None,
+        tracing: None,
     }
 }

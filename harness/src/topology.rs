@@ -76,6 +76,19 @@ pub struct Topology {
     pub specs: BTreeMap<String, ServiceSpec>,
     /// CPUs the system under test may use (`taskset` list / docker cpuset), e.g. "1".
     pub sut_cpus: Option<String>,
+    /// Where the CRM's processes export spans (`CRM_OTLP_ENDPOINT`); `None`: tracing off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracing: Option<TraceExport>,
+}
+
+/// Span export for every CRM process of a deployment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TraceExport {
+    /// The OTLP/HTTP receiver's base URL (crm-bench's own, on 127.0.0.1).
+    pub endpoint: String,
+    /// `CRM_TRACE_SAMPLE_RATIO`: the share of traces the CRM starts itself (requests without
+    /// a `traceparent`); the load generator's requests carry their own decision.
+    pub sample_ratio: f64,
 }
 
 impl Topology {
@@ -193,6 +206,7 @@ mod tests {
             runtime: RuntimeKind::Process,
             specs: BTreeMap::new(),
             sut_cpus: None,
+            tracing: None,
         };
         t.apply_flags(
             &["customers=3".into()],

@@ -249,17 +249,18 @@ fn bad_inputs_exit_2_with_a_reason() {
     assert_eq!(code, 2);
     assert!(err.contains("no such file"), "{err}");
 
-    let v2 = dir.path().join("v2.json");
+    // A schema from the future is refused (v1 and v2 are read).
+    let v3 = dir.path().join("v3.json");
     std::fs::write(
-        &v2,
+        &v3,
         std::fs::read_to_string(fixture_path())
             .unwrap()
-            .replace("crm-bench/results/v1", "crm-bench/results/v2"),
+            .replace("crm-bench/results/v1", "crm-bench/results/v3"),
     )
     .unwrap();
-    let (code, _, err) = compare(&fixture_path(), &v2, &[]);
+    let (code, _, err) = compare(&fixture_path(), &v3, &[]);
     assert_eq!(code, 2);
-    assert!(err.contains("crm-bench/results/v2"), "{err}");
+    assert!(err.contains("crm-bench/results/v3"), "{err}");
 
     let junk = dir.path().join("junk.json");
     std::fs::write(&junk, "not json").unwrap();

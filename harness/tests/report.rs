@@ -225,11 +225,12 @@ fn a_results_json_of_another_schema_version_is_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(fixture_path())
         .unwrap()
-        .replace("crm-bench/results/v1", "crm-bench/results/v2");
+        .replace("crm-bench/results/v1", "crm-bench/results/v3");
     std::fs::write(dir.path().join("results.json"), text).unwrap();
     let err = report::render(dir.path()).unwrap_err().to_string();
     assert!(
-        err.contains("\"crm-bench/results/v2\"") && err.contains("reads \"crm-bench/results/v1\""),
+        err.contains("\"crm-bench/results/v3\"")
+            && err.contains("reads \"crm-bench/results/v2\" and \"crm-bench/results/v1\""),
         "{err}"
     );
     let out = Command::new(env!("CARGO_BIN_EXE_crm-bench"))
@@ -238,7 +239,7 @@ fn a_results_json_of_another_schema_version_is_refused_clearly() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("crm-bench/results/v2"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("crm-bench/results/v3"));
     assert!(
         !dir.path().join("index.html").exists(),
         "nothing rendered from it"

@@ -19,6 +19,9 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Er
         // No ping before each checkout: it doubles the round trips of a simple request, and a
         // dead connection fails the query anyway (the error maps to 503).
         .test_before_acquire(false)
+        // Every checkout reports its wait as a debug event; only the span exporter (tracing
+        // on) listens at that level, and turns it into a pool-wait span.
+        .acquire_time_level(log::LevelFilter::Debug)
         .connect_with(opts.application_name("crm"))
         .await
 }

@@ -25,6 +25,12 @@ pub struct EventEnvelope {
     pub data: Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<Value>,
+    /// The trace this event continues (tracing on, sampled writer): carried beside the
+    /// envelope — an outbox column, a NATS header — never inside it, so payloads and webhook
+    /// bodies are the same with tracing on or off.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub trace: Option<crm_telemetry::Traceparent>,
 }
 
 impl EventEnvelope {
@@ -40,6 +46,7 @@ impl EventEnvelope {
             schema_version: SCHEMA_VERSION,
             data,
             changes: None,
+            trace: None,
         }
     }
 

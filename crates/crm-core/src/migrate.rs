@@ -17,11 +17,18 @@ pub struct Migration {
 }
 
 /// Migrations of the shared kernel: outbox, processed events, dead letters, idempotency.
-pub const CORE: &[Migration] = &[Migration {
-    version: 1,
-    name: "core",
-    sql: include_str!("../migrations/0001_core.sql"),
-}];
+pub const CORE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "core",
+        sql: include_str!("../migrations/0001_core.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "outbox traceparent",
+        sql: include_str!("../migrations/0002_outbox_traceparent.sql"),
+    },
+];
 
 const LOCK_KEY: i64 = 0x63726d5f6d6967; // "crm_mig"
 

@@ -11,8 +11,10 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use crm_telemetry::Traceparent;
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::Notify;
+use tracing::{Instrument, Span};
 
 use crate::error::{Error, Result};
 use crate::event::EventEnvelope;
@@ -24,8 +26,23 @@ pub fn signal() {
     SIGNAL.notify_one();
 }
 
-/// Writes an event to the outbox in the caller's transaction.
+/// Writes an event to the outbox in the caller's transaction, with the `traceparent` of the
+/// current span when tracing is on and the request is sampled.
 pub async fn append(conn: &mut PgConnection, e: &EventEnvelope) -> Result<()> {
+    if let Some(tp) = crm_telemetry::propagate::current().filter(|t| t.sampled) {
+        sqlx::query(
+            "INSERT INTO crm_core.outbox (event_id, tenant_id, event, payload, traceparent)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING",
+        )
+        .bind(e.event_id)
+        .bind(e.tenant_id)
+        .bind(&e.event)
+        .bind(sqlx::types::Json(e))
+        .bind(tp.format())
+        .execute(conn)
+        .await?;
+        return Ok(());
+    }
     sqlx::query(
         // A keyed request run again repeats its event ids; the first copy stands.
         "INSERT INTO crm_core.outbox (event_id, tenant_id, event, payload) VALUES ($1, $2, $3, $4)
@@ -55,6 +72,54 @@ pub trait Dispatcher: Send + Sync {
     async fn dispatch(&self, events: &[EventEnvelope]) -> Result<()>;
 }
 
+type OutboxRow = (
+    i64,
+    sqlx::types::Json<EventEnvelope>,
+    Option<String>,
+    chrono::DateTime<chrono::Utc>,
+);
+
+fn micros_since(t: chrono::DateTime<chrono::Utc>) -> i64 {
+    (chrono::Utc::now() - t)
+        .num_microseconds()
+        .unwrap_or(i64::MAX)
+        .max(0)
+}
+
+/// The relay's span for one event of a sampled trace (tracing on), with how long the event
+/// waited in the outbox.
+fn relay_span(e: &EventEnvelope, created_at: chrono::DateTime<chrono::Utc>) -> Option<Span> {
+    let parent = e.trace.filter(|t| t.sampled && crm_telemetry::enabled())?;
+    let span = tracing::info_span!(
+        "relay",
+        otel.name = %format!("relay {}", e.event),
+        // It hands the event on after the writer's response: off the response path.
+        otel.kind = "producer",
+        crm.outbox_wait_us = micros_since(created_at),
+    );
+    crm_telemetry::propagate::set_parent(&span, Some(parent));
+    Some(span)
+}
+
+/// The span of `consumer` applying `event`, continuing the event's trace (tracing on, sampled
+/// writer), with the consumer's lag: from the event's commit to the start of its handling.
+pub fn consume_span(consumer: &str, event: &EventEnvelope) -> Span {
+    match event.trace {
+        Some(parent) if parent.sampled && crm_telemetry::enabled() => {
+            let span = tracing::info_span!(
+                "consume",
+                otel.name = %format!("consume {consumer} {}", event.event),
+                otel.kind = "consumer",
+                crm.lag_us = micros_since(event.occurred_at),
+                event_id = %event.event_id,
+            );
+            crm_telemetry::propagate::set_parent(&span, Some(parent));
+            span
+        }
+        _ => Span::none(),
+    }
+}
+
 /// Moves events from the outbox to a [`Dispatcher`].
 pub struct Relay {
     pool: PgPool,
@@ -79,9 +144,9 @@ impl Relay {
     /// Publishes one batch; returns how many events it moved.
     pub async fn run_once(&self) -> Result<usize> {
         let mut tx = self.pool.begin().await?;
-        let rows: Vec<(i64, sqlx::types::Json<EventEnvelope>)> = sqlx::query_as(
-            "SELECT seq, payload FROM crm_core.outbox WHERE published_at IS NULL
-             ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
+        let rows: Vec<OutboxRow> = sqlx::query_as(
+            "SELECT seq, payload, traceparent, created_at FROM crm_core.outbox
+             WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
         )
         .bind(self.batch)
         .fetch_all(&mut *tx)
@@ -90,14 +155,29 @@ impl Relay {
             tx.commit().await?;
             return Ok(0);
         }
-        let seqs: Vec<i64> = rows.iter().map(|(s, _)| *s).collect();
-        let events: Vec<EventEnvelope> = rows.into_iter().map(|(_, e)| e.0).collect();
+        let seqs: Vec<i64> = rows.iter().map(|r| r.0).collect();
+        // Each traced event gets a relay span in its writer's trace, open until the batch is
+        // marked published; what the dispatcher does with the event continues from it.
+        let mut spans = Vec::new();
+        let events: Vec<EventEnvelope> = rows
+            .into_iter()
+            .map(|(_, e, traceparent, created_at)| {
+                let mut e = e.0;
+                e.trace = traceparent.as_deref().and_then(Traceparent::parse);
+                if let Some(span) = relay_span(&e, created_at) {
+                    e.trace = crm_telemetry::propagate::of_span(&span);
+                    spans.push(span);
+                }
+                e
+            })
+            .collect();
         self.dispatcher.dispatch(&events).await?;
         sqlx::query("UPDATE crm_core.outbox SET published_at = now() WHERE seq = ANY($1)")
             .bind(&seqs)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        drop(spans);
         Ok(seqs.len())
     }
 
@@ -183,7 +263,10 @@ pub async fn apply(
     if !fresh {
         return Ok(false);
     }
-    handler.handle(&mut tx, event).await?;
+    handler
+        .handle(&mut tx, event)
+        .instrument(consume_span(handler.name(), event))
+        .await?;
     crate::db::commit(tx).await?;
     handler.after_commit(event);
     Ok(true)
@@ -214,7 +297,10 @@ pub async fn apply_batch(
         .await?;
         let mut applied = Vec::with_capacity(fresh.len());
         for e in events.iter().filter(|e| fresh.contains(&e.event_id)) {
-            handler.handle(&mut tx, e).await?;
+            handler
+                .handle(&mut tx, e)
+                .instrument(consume_span(handler.name(), e))
+                .await?;
             applied.push(*e);
         }
         crate::db::commit(tx).await?;

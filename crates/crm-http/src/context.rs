@@ -4,6 +4,11 @@
 //!
 //! [`crate::server`]'s `trace` middleware sets it for the duration of each request. A task
 //! spawned while serving does not inherit task-locals: wrap its future in [`inherit`].
+//!
+//! The `traceparent` itself is parsed and formatted by [`crm_telemetry::propagate`], the one
+//! place every hop (HTTP, outbox, NATS, webhooks) goes through. With tracing on, an outgoing
+//! call names the current span and carries its sampled flag; with tracing off it carries this
+//! context's trace id under a new span id, as it always did.
 
 use std::future::Future;
 
@@ -14,7 +19,7 @@ tokio::task_local! {
 /// The header naming a request across hops.
 pub const REQUEST_ID: &str = "x-request-id";
 /// The W3C Trace Context header.
-pub const TRACEPARENT: &str = "traceparent";
+pub const TRACEPARENT: &str = crm_telemetry::propagate::TRACEPARENT;
 
 /// Who asked for the work in progress, as far as tracing is concerned.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,8 +54,12 @@ impl RequestContext {
         }
     }
 
-    /// A `traceparent` for an outgoing call: this trace, a new span id, sampled.
+    /// A `traceparent` for an outgoing call made from the current span: with tracing on,
+    /// that span's id and sampled flag; otherwise this trace, a new span id, sampled.
     pub fn traceparent(&self) -> String {
+        if let Some(tp) = crm_telemetry::propagate::current() {
+            return tp.format();
+        }
         format!(
             "00-{}-{:016x}-01",
             self.trace_id,
@@ -80,31 +89,14 @@ pub fn inherit<F: Future>(f: F) -> impl Future<Output = F::Output> {
     }
 }
 
-fn new_trace_id() -> String {
+pub(crate) fn new_trace_id() -> String {
     format!("{:032x}", rand::random::<u128>().max(1))
-}
-
-fn is_hex(s: &str, len: usize) -> bool {
-    s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The trace id of a version-00 `traceparent`, refusing malformed and all-zero ids
 /// (W3C Trace Context §3.2).
 pub fn trace_id_of(traceparent: &str) -> Option<String> {
-    let mut parts = traceparent.trim().split('-');
-    let (Some(version), Some(trace), Some(span), Some(flags)) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return None;
-    };
-    let valid = is_hex(version, 2)
-        && version != "ff"
-        && is_hex(trace, 32)
-        && trace.bytes().any(|b| b != b'0')
-        && is_hex(span, 16)
-        && span.bytes().any(|b| b != b'0')
-        && is_hex(flags, 2);
-    valid.then(|| trace.to_owned())
+    crm_telemetry::propagate::trace_id_of(traceparent)
 }
 
 #[cfg(test)]
@@ -129,7 +121,7 @@ mod tests {
         ] {
             assert_eq!(trace_id_of(bad), None, "{bad}");
             let ctx = RequestContext::incoming("", Some(bad));
-            assert!(is_hex(&ctx.trace_id, 32));
+            assert!(trace_id_of(&format!("00-{}-00f067aa0ba902b7-01", ctx.trace_id)).is_some());
             assert!(!ctx.request_id.is_empty());
         }
     }

@@ -71,9 +71,13 @@ async fn run(
         })?;
     let target = parts.uri.path_and_query().map_or("", |p| p.as_str());
     let fp = idempotency::fingerprint(parts.method.as_str(), target, &bytes);
-    match idempotency::begin(&pool, actor.tenant_id, &key, &fp, lease)
-        .await
-        .map_err(err)?
+    let lookup = crm_telemetry::propagate::internal("idempotency begin");
+    match tracing::Instrument::instrument(
+        idempotency::begin(&pool, actor.tenant_id, &key, &fp, lease),
+        lookup,
+    )
+    .await
+    .map_err(err)?
     {
         Begin::Replay(stored) => Ok(replay(stored)),
         Begin::InFlight => Err(err(Error::conflict(
@@ -110,8 +114,12 @@ async fn run(
                             .collect(),
                         body: body.to_vec(),
                     };
-                    if let Err(e) =
-                        idempotency::complete(&pool, actor.tenant_id, &key, &stored).await
+                    let store = crm_telemetry::propagate::internal("idempotency complete");
+                    if let Err(e) = tracing::Instrument::instrument(
+                        idempotency::complete(&pool, actor.tenant_id, &key, &stored),
+                        store,
+                    )
+                    .await
                     {
                         tracing::error!(error = %e, "could not store idempotent response");
                     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -18,6 +18,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 use crm_core::Error;
+use crm_telemetry::{Traceparent, propagate};
 
 use crate::auth::{self, Authenticator};
 use crate::context::{self, RequestContext};
@@ -125,14 +126,17 @@ pub fn fallbacks(router: Router) -> Router {
 }
 
 /// One span per request, and the request's [`RequestContext`] for the calls it makes to other
-/// services (request id and trace id carried on).
+/// services (request id and trace id carried on). With tracing on, the span is the server
+/// span of the trace: parented on the caller's `traceparent`, named by its route template,
+/// with the response status.
 async fn trace(req: Request, next: Next) -> Response {
-    let ctx = {
+    let (mut ctx, incoming) = {
         // Scoped: a borrow of the request may not live across the await below (not `Sync`).
         let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-        RequestContext::incoming(
-            header(context::REQUEST_ID).unwrap_or(""),
-            header(context::TRACEPARENT),
+        let traceparent = header(context::TRACEPARENT);
+        (
+            RequestContext::incoming(header(context::REQUEST_ID).unwrap_or(""), traceparent),
+            traceparent.and_then(Traceparent::parse),
         )
     };
     let span = tracing::info_span!(
@@ -142,10 +146,33 @@ async fn trace(req: Request, next: Next) -> Response {
         request_id = %ctx.request_id,
         trace_id = %ctx.trace_id,
         tenant = tracing::field::Empty,
+        otel.name = tracing::field::Empty,
+        otel.kind = tracing::field::Empty,
+        http.route = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
     );
+    let traced = crm_telemetry::enabled();
+    if traced {
+        propagate::set_parent(&span, incoming);
+        let route = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or_else(|| req.uri().path().to_owned(), |m| m.as_str().to_owned());
+        span.record("otel.name", format!("{} {route}", req.method()));
+        span.record("otel.kind", "server");
+        span.record("http.route", route);
+        // A request without a caller's trace starts one here; logs name the same trace id.
+        if let Some(tp) = propagate::of_span(&span) {
+            ctx.trace_id = tp.trace_id_hex();
+            span.record("trace_id", ctx.trace_id.as_str());
+        }
+    }
     let start = Instant::now();
     let run = tracing::Instrument::instrument(next.run(req), span.clone());
     let res = context::scope(ctx, run).await;
+    if traced {
+        span.record("http.response.status_code", res.status().as_u16());
+    }
     let _enter = span.enter();
     tracing::debug!(
         status = res.status().as_u16(),

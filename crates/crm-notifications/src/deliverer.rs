@@ -105,6 +105,7 @@ struct Claimed {
     url: String,
     secret: String,
     live: bool,
+    traceparent: Option<String>,
 }
 
 /// What one attempt came to.
@@ -161,7 +162,7 @@ impl Deliverer {
              FROM due, crm_notifications.webhooks w
              WHERE d.id = due.id AND w.id = d.webhook_id
              RETURNING d.id, d.event, d.payload, d.attempts, w.url, w.secret,
-                       w.active AND w.deleted_at IS NULL AS live",
+                       w.active AND w.deleted_at IS NULL AS live, d.traceparent",
         )
         .bind(self.settings.batch)
         .bind(self.settings.lease().as_secs_f64())
@@ -190,11 +191,33 @@ impl Deliverer {
             .await?;
             return Ok(());
         }
-        let outcome = self.send(&c).await;
+        // A traced delivery is a client span in its event's trace; its traceparent goes to
+        // the receiver.
+        let parent = c
+            .traceparent
+            .as_deref()
+            .and_then(crm_telemetry::Traceparent::parse)
+            .filter(|t| t.sampled && crm_telemetry::enabled());
+        let span = match parent {
+            Some(parent) => {
+                let span = tracing::info_span!(
+                    "deliver",
+                    otel.name = %format!("deliver {}", c.event),
+                    otel.kind = "client",
+                    peer.service = "webhook",
+                    crm.attempt = c.attempts + 1,
+                );
+                crm_telemetry::propagate::set_parent(&span, Some(parent));
+                span
+            }
+            None => tracing::Span::none(),
+        };
+        let traceparent = crm_telemetry::propagate::of_span(&span);
+        let outcome = tracing::Instrument::instrument(self.send(&c, traceparent), span).await;
         self.record(&c, outcome).await
     }
 
-    async fn send(&self, c: &Claimed) -> Outcome {
+    async fn send(&self, c: &Claimed, traceparent: Option<crm_telemetry::Traceparent>) -> Outcome {
         let started = Instant::now();
         let at = Utc::now();
         let body = match serde_json::to_vec(&c.payload) {
@@ -210,9 +233,11 @@ impl Deliverer {
         };
         let timestamp = at.timestamp().to_string();
         let signature = signing::sign(&c.secret, &timestamp, &body);
-        let sent = self
-            .client
-            .post(&c.url)
+        let mut post = self.client.post(&c.url);
+        if let Some(tp) = traceparent {
+            post = post.header(crm_telemetry::propagate::TRACEPARENT, tp.format());
+        }
+        let sent = post
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header("X-Crm-Event", &c.event)
             .header("X-Crm-Delivery", c.id.to_string())

@@ -120,10 +120,14 @@ pub async fn enqueue_event(conn: &mut PgConnection, event: &EventEnvelope) -> Re
     // Ids are made here rather than in SQL so they are UUID v7: newest-first lists sort by id.
     let ids: Vec<Uuid> = webhooks.iter().map(|_| crm_core::new_id()).collect();
     let payload = sqlx::types::Json(WebhookPayload::from(event));
+    // The consumer's span (tracing on, sampled event) is the deliveries' parent.
+    let traceparent = crm_telemetry::propagate::current()
+        .filter(|t| t.sampled)
+        .map(|t| t.format());
     let added = sqlx::query(
         "INSERT INTO crm_notifications.deliveries
-             (id, tenant_id, webhook_id, event_id, event, payload, next_attempt_at)
-         SELECT t.id, $3, t.webhook_id, $4, $5, $6, now() FROM unnest($1::uuid[], $2::uuid[]) AS t(id, webhook_id)
+             (id, tenant_id, webhook_id, event_id, event, payload, next_attempt_at, traceparent)
+         SELECT t.id, $3, t.webhook_id, $4, $5, $6, now(), $7 FROM unnest($1::uuid[], $2::uuid[]) AS t(id, webhook_id)
          ON CONFLICT (webhook_id, event_id) DO NOTHING",
     )
     .bind(&ids)
@@ -132,6 +136,7 @@ pub async fn enqueue_event(conn: &mut PgConnection, event: &EventEnvelope) -> Re
     .bind(event.event_id)
     .bind(&event.event)
     .bind(payload)
+    .bind(traceparent)
     .execute(conn)
     .await?
     .rows_affected();

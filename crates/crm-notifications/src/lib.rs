@@ -43,11 +43,18 @@ pub use webhook::{NewWebhook, Webhook, WebhookPatch};
 
 pub const CONTEXT: &str = "notifications";
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "webhooks and deliveries",
-    sql: include_str!("../migrations/0001_notifications.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "webhooks and deliveries",
+        sql: include_str!("../migrations/0001_notifications.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "delivery traceparent",
+        sql: include_str!("../migrations/0002_delivery_traceparent.sql"),
+    },
+];
 
 /// The context over its PostgreSQL schema. The handler, the deliverer and the endpoints it
 /// hands out share one wake-up signal, so a queued delivery is sent without waiting for a poll.

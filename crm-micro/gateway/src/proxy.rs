@@ -76,6 +76,19 @@ fn idempotent(method: &Method, headers: &HeaderMap) -> bool {
     ) || headers.contains_key("idempotency-key")
 }
 
+fn client_span(t: &Target, method: &Method, number: u32) -> tracing::Span {
+    if !crm_telemetry::enabled() {
+        return tracing::Span::none();
+    }
+    tracing::info_span!(
+        "forward",
+        otel.name = %format!("{method} {}", t.service.name()),
+        otel.kind = "client",
+        peer.service = t.service.name(),
+        crm.attempt = number,
+    )
+}
+
 pub async fn forward(State(t): State<Target>, req: Request) -> Response {
     let breaker = t.breaker.get();
     if !breaker.is_call_permitted() {
@@ -103,12 +116,21 @@ pub async fn forward(State(t): State<Target>, req: Request) -> Response {
         1
     };
     let mut last = String::from("no healthy replica");
-    for _ in 0..attempts {
+    for number in 1..=attempts {
         let Some(replica) = t.upstream.pick() else {
             break;
         };
         let mut headers = HeaderMap::new();
         copy_headers(&parts.headers, &mut headers);
+        // With tracing on, each attempt is a client span and the service's server span its
+        // child (the caller's traceparent is replaced by this span's); with tracing off the
+        // caller's header passes through untouched.
+        let span = client_span(&t, &parts.method, number);
+        if let Some(tp) = crm_telemetry::propagate::of_span(&span)
+            && let Ok(v) = http::HeaderValue::from_str(&tp.format())
+        {
+            headers.insert(crm_http::context::TRACEPARENT, v);
+        }
         let mut rb = t
             .http
             .request(parts.method.clone(), format!("{}{target}", replica.url()))
@@ -117,7 +139,7 @@ pub async fn forward(State(t): State<Target>, req: Request) -> Response {
         if !stream {
             rb = rb.timeout(t.timeout);
         }
-        match rb.send().await {
+        match tracing::Instrument::instrument(rb.send(), span.clone()).await {
             Ok(res) => {
                 let failed = res.status().is_server_error();
                 replica.report(!failed);
@@ -135,7 +157,7 @@ pub async fn forward(State(t): State<Target>, req: Request) -> Response {
                 let body = if stream {
                     Body::from_stream(res.bytes_stream())
                 } else {
-                    match res.bytes().await {
+                    match tracing::Instrument::instrument(res.bytes(), span).await {
                         Ok(b) => Body::from(b),
                         Err(e) => return unavailable(t.service, &e.to_string()),
                     }

@@ -84,18 +84,15 @@ impl ServiceSettings {
     }
 }
 
-/// Logs to stderr: `text` for people, `json` for machines. `RUST_LOG` picks the levels.
-pub fn init_tracing(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,async_nats=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = if format == "json" {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
-    };
+/// Logs to stderr (`text` for people, `json` for machines; `RUST_LOG` picks the levels) and,
+/// when `CRM_OTLP_ENDPOINT` is set, exports spans as the OpenTelemetry service `service`
+/// (`gateway`, `customers`, …).
+pub fn init_tracing(service: &str, format: &str) -> anyhow::Result<crm_telemetry::Telemetry> {
+    Ok(crm_telemetry::init(
+        service,
+        format,
+        "info,sqlx=warn,async_nats=warn",
+    )?)
 }
 
 /// A background task: given a future that resolves at shutdown.

@@ -14,9 +14,11 @@ struct Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    crm_runtime::service::init_tracing(cli.settings.log_format());
-    sales_svc::build(cli.settings)
+    let telemetry = crm_runtime::service::init_tracing("sales", cli.settings.log_format())?;
+    let served = sales_svc::build(cli.settings)
         .await?
         .run(crm_http::server::shutdown_signal())
-        .await
+        .await;
+    telemetry.shutdown();
+    served
 }

@@ -39,6 +39,8 @@
 //! - [`histogram`]: µs HdrHistograms, merged by addition, serialised for results.json.
 //! - [`errors`]: error classes and counts.
 //! - [`results`]: the serde results ([`RunResults`]).
+//! - [`trace`]: trace sampling by the generator (`traceparent` on every request, the sampled
+//!   ones remembered with their latency).
 
 pub mod engine;
 pub mod error;
@@ -49,6 +51,7 @@ pub mod op;
 pub mod results;
 pub mod schedule;
 pub mod target;
+pub mod trace;
 
 mod record;
 mod serde_secs;
@@ -64,6 +67,7 @@ pub use op::{Op, OpName, Outcome, Response, Workload, WorkloadRng};
 pub use results::{Mark, OpResults, RunConfig, RunResults, SCHEMA_VERSION, WindowStats};
 pub use schedule::{Arrival, RateProfile, Schedule, Segment, Spacing};
 pub use target::Target;
+pub use trace::TracedRequest;
 
 /// The goose this crate drives, for building scenarios (`crm_load::goose::prelude::*`).
 pub use goose;

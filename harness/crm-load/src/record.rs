@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::errors::{ErrorClass, ErrorCounts};
 use crate::histogram::{LatencyHistogram, TIMELINE_PRECISION};
 use crate::op::OpName;
+use crate::trace::TracedRequest;
 
 /// What one operation accumulated.
 #[derive(Clone, Debug, Default)]
@@ -92,6 +93,8 @@ pub(crate) struct Recorder {
     pub(crate) completed_in_window: u64,
     /// Successful completions inside [warmup, end].
     pub(crate) ok_in_window: u64,
+    /// Sampled requests of the measured window (tracing on).
+    pub(crate) traced: Vec<TracedRequest>,
 }
 
 impl Recorder {
@@ -106,7 +109,23 @@ impl Recorder {
             warmup_requests: 0,
             completed_in_window: 0,
             ok_in_window: 0,
+            traced: Vec::new(),
         }
+    }
+
+    /// Remembers a sampled request of the measured window with its trace id.
+    pub(crate) fn record_traced(&mut self, name: &OpName, trace_id: u128, s: Sample) {
+        if s.intended < self.warmup || s.done > self.end || !s.responded {
+            return;
+        }
+        self.traced.push(TracedRequest {
+            trace_id: format!("{trace_id:032x}"),
+            op: name.to_string(),
+            uncorrected_us: s.uncorrected.as_micros() as u64,
+            corrected_us: s.corrected.as_micros() as u64,
+            ok: s.error.is_none(),
+            sent_s: s.done.saturating_sub(s.uncorrected).as_secs_f64(),
+        });
     }
 
     /// Moves the end of the measured window (a stopped run ends early).
@@ -213,6 +232,7 @@ impl Recorder {
             }
         }
         self.not_sent += other.not_sent;
+        self.traced.extend(other.traced.iter().cloned());
         self.warmup_requests += other.warmup_requests;
         self.completed_in_window += other.completed_in_window;
         self.ok_in_window += other.ok_in_window;

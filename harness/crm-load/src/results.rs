@@ -148,6 +148,9 @@ pub struct RunResults {
     pub timeline: Timeline,
     /// Marks set through the run handle.
     pub marks: Vec<Mark>,
+    /// The sampled requests of the measured window (open loop with a trace ratio).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub traced: Vec<crate::trace::TracedRequest>,
 }
 
 impl RunResults {
@@ -281,5 +284,6 @@ pub(crate) fn build(rec: &Recorder, meta: RunMeta) -> RunResults {
             buckets,
         },
         marks: meta.marks,
+        traced: rec.traced.clone(),
     }
 }

@@ -102,6 +102,10 @@ pub struct RunArgs {
     /// Only check the scenario file, run nothing.
     #[arg(long)]
     pub check: bool,
+    /// Trace the scenario's open-loop runs (overriding its `[tracing]`): the share of
+    /// requests to trace, 0.1 when given without a value.
+    #[arg(long, value_name = "RATIO", num_args = 0..=1, default_missing_value = "0.1")]
+    pub trace: Option<f64>,
 }
 
 #[derive(Debug, Args)]
@@ -209,6 +213,7 @@ impl UpArgs {
                 Some(c) => Some(c.to_owned()),
                 None => default_sut_cpus(),
             },
+            tracing: None,
         };
         t.apply_flags(&self.replicas, &self.cpus, &self.memory)?;
         Ok(t)

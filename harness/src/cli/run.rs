@@ -23,7 +23,18 @@ fn cpu_split(args: &RunArgs, s: &Scenario) -> (Option<String>, Option<String>) {
 }
 
 pub(super) async fn run_scenario(env: Env, args: RunArgs) -> anyhow::Result<()> {
-    let scenario = Scenario::load(&args.scenario)?;
+    let mut scenario = Scenario::load(&args.scenario)?;
+    if let Some(ratio) = args.trace {
+        anyhow::ensure!(
+            ratio > 0.0 && ratio <= 1.0,
+            "--trace {ratio}: the share of traced requests must be in (0, 1]"
+        );
+        let overhead = scenario.tracing.as_ref().is_some_and(|t| t.overhead);
+        scenario.tracing = Some(crate::scenario::Tracing {
+            sample_ratio: ratio,
+            overhead,
+        });
+    }
     if args.check {
         println!(
             "{}: valid ({} experiments on {})",

@@ -158,6 +158,7 @@ pub fn load_run(
         timeline,
         windows,
         resources,
+        breakdown: None,
     }
 }
 

@@ -63,6 +63,8 @@ pub struct Plan {
 /// What a run measured.
 pub struct Measured {
     pub raw: RunResults,
+    /// Where the time went (traced scenarios).
+    pub breakdown: Option<crate::results::Breakdown>,
     pub steps: Vec<StepDone>,
     pub resources: Vec<InstanceUsage>,
 }
@@ -103,6 +105,7 @@ impl ArchCtx {
                 c.bucket = Duration::from_secs_f64(plan.bucket_s);
                 c.seed = seed;
                 c.cpus = self.load_cpus.clone();
+                c.trace_ratio = self.trace_ratio();
                 crm_load::start_open_loop(&target, c, workload).await?
             }
             Pace::Saturate { connections } => {
@@ -192,8 +195,13 @@ impl ArchCtx {
                     .note(format!("  {} {}: failed: {e}", s.action.as_str(), s.target));
             }
         }
+        let breakdown = match plan.pace {
+            Pace::Open { .. } => self.trace_breakdown(&raw).await,
+            Pace::Saturate { .. } => None,
+        };
         Ok(Measured {
             raw,
+            breakdown,
             steps,
             resources,
         })
@@ -261,12 +269,10 @@ impl ArchCtx {
                 start_s: 0.0,
                 end_s: plan.warmup_s,
             }];
-            runs.push(super::convert::load_run(
-                &m.raw,
-                &Default::default(),
-                windows,
-                m.resources,
-            ));
+            let mut run =
+                super::convert::load_run(&m.raw, &Default::default(), windows, m.resources);
+            run.breakdown = m.breakdown.map(Box::new);
+            runs.push(run);
         }
         Ok(runs)
     }

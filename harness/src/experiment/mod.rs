@@ -19,12 +19,14 @@ mod journeys;
 pub mod machine;
 pub mod measure;
 mod noisy;
+mod overhead;
 pub mod progress;
 mod resources;
 pub mod sampler;
 mod scale;
 mod steps;
 mod sweep;
+pub mod traced;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -68,6 +70,10 @@ pub struct ArchCtx {
     runs: u32,
     /// Distinguishes this scenario run's markers from an earlier one's.
     nonce: String,
+    /// The scenario's tracing, when it traces.
+    pub tracing: Option<Arc<traced::RunTracing>>,
+    /// Share of requests the next load run traces (`None`: untraced).
+    pub sample_ratio: Option<f64>,
 }
 
 impl ArchCtx {
@@ -183,10 +189,23 @@ pub async fn run(
     let sut_cpus = cpu_list(&opts.sut_cpus);
     let jiffies = machine::cpu_jiffies();
     let mut calibration = Calibration::default();
+    let dir = opts.reports.join(format!(
+        "{}-{}",
+        started_at.format("%Y%m%dT%H%M%SZ"),
+        scenario.name
+    ));
+    let tracing = match &scenario.tracing {
+        Some(t) => Some(
+            traced::RunTracing::start(t.sample_ratio, dir.clone())
+                .await
+                .context("start the OTLP receiver")?,
+        ),
+        None => None,
+    };
     let mut runs = Vec::new();
     for arch in &scenario.architectures {
         calibrate::measure(&sut_cpus, &mut calibration);
-        runs.push(run_arch(env, scenario, opts, *arch, &progress).await?);
+        runs.push(run_arch(env, scenario, opts, *arch, &progress, tracing.clone()).await?);
     }
     calibrate::measure(&sut_cpus, &mut calibration);
     progress.finish();
@@ -219,11 +238,6 @@ pub async fn run(
         verdicts,
         reconciliation_passed,
     };
-    let dir = opts.reports.join(format!(
-        "{}-{}",
-        started_at.format("%Y%m%dT%H%M%SZ"),
-        scenario.name
-    ));
     crate::report::write(&dir, &results)
         .with_context(|| format!("write the report {}", dir.display()))?;
     Ok((dir, results))
@@ -270,12 +284,14 @@ async fn run_arch(
     opts: &RunOptions,
     arch: Arch,
     progress: &Progress,
+    tracing: Option<Arc<traced::RunTracing>>,
 ) -> anyhow::Result<ArchRun> {
     let topology = Topology {
         arch,
         runtime: scenario.runtime,
         specs: Default::default(),
         sut_cpus: opts.sut_cpus.clone(),
+        tracing: tracing.as_ref().map(|t| t.export()),
     };
     progress.step(format!("{arch}: up ({} runtime)", scenario.runtime));
     let up = lifecycle::up(env, &topology).await?;
@@ -310,6 +326,8 @@ async fn run_arch(
             progress: progress.clone(),
             runs: 0,
             nonce: uuid::Uuid::new_v4().simple().to_string()[..4].to_owned(),
+            sample_ratio: tracing.as_ref().map(|t| t.sample_ratio),
+            tracing,
         };
         let mut experiments = Vec::new();
         let mut failures = Vec::new();
@@ -340,6 +358,24 @@ async fn run_arch(
             ));
             progress.done();
         }
+        let mut trace_overhead = Vec::new();
+        if scenario.tracing.as_ref().is_some_and(|t| t.overhead) {
+            progress.note(format!(
+                "{arch}: tracing's own cost (off, on at 100% and sampled)"
+            ));
+            match overhead::run(&mut ctx).await {
+                Ok(points) => trace_overhead = points,
+                Err(e) => {
+                    let error = format!("{e:#}");
+                    progress.note(format!("{arch}: tracing overhead FAILED: {error}"));
+                    failures.push(Failure {
+                        experiment: "trace-overhead".into(),
+                        kind: "tracing".into(),
+                        error,
+                    });
+                }
+            }
+        }
         anyhow::Ok(ArchRun {
             arch,
             runtime: scenario.runtime,
@@ -347,6 +383,7 @@ async fn run_arch(
             seed: Some(seed),
             experiments,
             failures,
+            trace_overhead,
         })
     }
     .await;

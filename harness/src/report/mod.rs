@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::results::{Results, SCHEMA};
+use crate::results::{READABLE, Results, SCHEMA};
 
 pub use verdicts::{NOISE_BAND, RULES, verdicts};
 
@@ -61,7 +61,9 @@ pub enum LoadError {
     },
     #[error("{0} is not a crm-bench results file (no \"schema\" field)")]
     NotResults(PathBuf),
-    #[error("{path} has schema \"{found}\"; this crm-bench reads \"{SCHEMA}\"")]
+    #[error(
+        "{path} has schema \"{found}\"; this crm-bench reads \"{SCHEMA}\" and \"crm-bench/results/v1\""
+    )]
     Schema { path: PathBuf, found: String },
     #[error("{path} does not match schema {SCHEMA}: {source}")]
     Invalid {
@@ -97,7 +99,7 @@ pub fn load(path: &Path) -> Result<Results, LoadError> {
         })?;
     match value.get("schema").and_then(|s| s.as_str()) {
         None => return Err(LoadError::NotResults(path)),
-        Some(s) if s != SCHEMA => {
+        Some(s) if !READABLE.contains(&s) => {
             return Err(LoadError::Schema {
                 path,
                 found: s.to_owned(),

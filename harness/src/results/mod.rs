@@ -12,12 +12,17 @@ use serde::{Deserialize, Serialize};
 use crate::seed::SeedReport;
 use crate::topology::{Arch, RuntimeKind};
 
+pub mod breakdown;
 mod machine;
 
+pub use breakdown::Breakdown;
 pub use machine::{Calibration, Machine, median};
 
 /// The schema id written into every results.json; bump the version on incompatible changes.
-pub const SCHEMA: &str = "crm-bench/results/v1";
+/// v2 added the per-hop breakdown of traced load runs ([`LoadRun::breakdown`]).
+pub const SCHEMA: &str = "crm-bench/results/v2";
+/// Older schemas this crm-bench still reads (every v2 field they lack is optional).
+pub const READABLE: &[&str] = &["crm-bench/results/v1", SCHEMA];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Results {
@@ -58,6 +63,9 @@ pub struct ArchRun {
     /// on with the next one; the report lists them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<Failure>,
+    /// Tracing's own cost at the sweeps' rates (`[tracing] overhead = true`; v2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trace_overhead: Vec<breakdown::TraceOverhead>,
 }
 
 /// An experiment that failed part-way; nothing of it is reported as measured.
@@ -152,6 +160,9 @@ pub struct LoadRun {
     pub windows: Vec<Window>,
     /// CPU seconds and peak memory of each instance over this run.
     pub resources: Vec<InstanceUsage>,
+    /// Where each operation's time went, from the run's traces (traced runs only; v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breakdown: Option<Box<Breakdown>>,
 }
 
 /// One instance's resource use over a run.

@@ -96,6 +96,12 @@ pub fn launch_spec(
             std::env::var("CRM_SERVICE_LOG").unwrap_or_else(|_| "warn".into()),
         ),
     ];
+    // Span export only when the scenario traces: otherwise the CRM runs with no exporter and
+    // sends no extra header, exactly as untraced.
+    if let Some(t) = &d.topology.tracing {
+        env.push(("CRM_OTLP_ENDPOINT".into(), t.endpoint.clone()));
+        env.push(("CRM_TRACE_SAMPLE_RATIO".into(), t.sample_ratio.to_string()));
+    }
     // A benchmark's tokens must outlive its longest scenario (the default is 15 minutes).
     if matches!(inst.service.as_str(), "monolith" | "identity") {
         env.push(("CRM_ACCESS_TTL_SECS".into(), "14400".into()));

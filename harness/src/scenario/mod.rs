@@ -52,6 +52,30 @@ pub struct Scenario {
     /// The experiments, in order, run on each architecture.
     #[serde(default, rename = "experiment")]
     pub experiments: Vec<ExperimentSpec>,
+    /// Traces every open-loop run and adds the per-hop breakdown to the report; absent:
+    /// tracing off (no exporter in the CRM, no `traceparent` from the load generator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracing: Option<Tracing>,
+}
+
+/// `[tracing]`: see the README's "Where the time goes".
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tracing {
+    /// Share of the load generator's requests that are traced, in (0, 1].
+    #[serde(default = "default_sample_ratio")]
+    pub sample_ratio: f64,
+    /// After the experiments, runs every sweep rate again with tracing off, on at 100% and
+    /// on at `sample_ratio`, for tracing's own cost (CPU per request, p50, p99).
+    #[serde(default)]
+    pub overhead: bool,
+}
+
+/// The default share of traced requests.
+pub const DEFAULT_SAMPLE_RATIO: f64 = 0.1;
+
+fn default_sample_ratio() -> f64 {
+    DEFAULT_SAMPLE_RATIO
 }
 
 fn both() -> Vec<Arch> {

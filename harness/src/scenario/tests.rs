@@ -142,3 +142,20 @@ fn every_shipped_scenario_is_valid() {
     }
     assert!(n >= 1, "no scenarios in {}", dir.display());
 }
+
+#[test]
+fn tracing_is_off_unless_asked_and_its_ratio_must_be_a_share() {
+    assert_eq!(Scenario::parse(GOOD, "s.toml").unwrap().tracing, None);
+    let on = Scenario::parse(&format!("{GOOD}\n[tracing]\n"), "s.toml").unwrap();
+    assert_eq!(
+        on.tracing,
+        Some(Tracing {
+            sample_ratio: DEFAULT_SAMPLE_RATIO,
+            overhead: false
+        })
+    );
+    let e = err(&format!("{GOOD}\n[tracing]\nsample_ratio = 1.5\n"));
+    assert!(e.contains("tracing.sample_ratio"), "{e}");
+    let e = err(&format!("{GOOD}\n[tracing]\nratio = 0.5\n"));
+    assert!(e.contains("ratio"), "{e}");
+}

@@ -116,6 +116,13 @@ impl Scenario {
             "slo.max_error_rate",
             || format!("must be in [0, 1), got {}", self.slo.max_error_rate),
         );
+        if let Some(t) = &self.tracing {
+            p.check(
+                t.sample_ratio > 0.0 && t.sample_ratio <= 1.0,
+                "tracing.sample_ratio",
+                || format!("must be in (0, 1], got {}", t.sample_ratio),
+            );
+        }
         p.cpus(&self.cpus.sut, "cpus.sut");
         p.cpus(&self.cpus.load, "cpus.load");
         let l = &self.load;

@@ -18,6 +18,22 @@ use crm_core::{Actor, Error, Result};
 use super::call::{self, Call, Reply};
 use super::{FreshBreaker, TokenSource, Upstream};
 use crate::context::{self, RequestContext};
+use crm_telemetry::names;
+use tracing::Instrument;
+
+/// A span covering nothing but waiting (`what`: a backoff, a queue) when tracing is on.
+fn wait_span(what: &'static str) -> tracing::Span {
+    if crm_telemetry::enabled() {
+        let name = if what == names::WAIT_BACKOFF {
+            names::SPAN_BACKOFF
+        } else {
+            names::SPAN_QUEUE
+        };
+        tracing::info_span!("wait", otel.name = name, crm.wait = what)
+    } else {
+        tracing::Span::none()
+    }
+}
 
 /// When the breaker opens and how long it stays open.
 #[derive(Clone, Debug)]
@@ -287,10 +303,16 @@ impl ServiceClient {
             .with_max_delay(p.max_backoff.max(p.base_backoff))
             .with_max_times(retries)
             .with_jitter();
-        let attempt = || self.attempt(&call, token.as_deref(), &ctx);
+        let attempts = std::sync::atomic::AtomicU32::new(0);
+        let attempt = || {
+            let n = attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            self.attempt(&call, token.as_deref(), &ctx, n)
+        };
         let outcome = attempt
             .retry(backoff)
-            .sleep(tokio::time::sleep)
+            .sleep(|d| {
+                Instrument::instrument(tokio::time::sleep(d), wait_span(names::WAIT_BACKOFF))
+            })
             .when(|f: &Failure| call.idempotent && f.retryable())
             .notify(|f: &Failure, after: Duration| {
                 tracing::debug!(service = self.service(), failure = ?f, ?after, "retrying");
@@ -304,19 +326,56 @@ impl ServiceClient {
         call: &Call<'_>,
         token: Option<&str>,
         ctx: &RequestContext,
+        number: u32,
     ) -> Result<Reply, Failure> {
         let inner = &self.inner;
         let breaker = inner.breaker.get();
-        if !breaker.is_call_permitted() {
+        let permitted = breaker.is_call_permitted();
+        // With tracing on, each attempt is a client span: the callee's server span is its
+        // child, and the difference between the two is the wire.
+        let span = if crm_telemetry::enabled() {
+            tracing::info_span!(
+                "call",
+                otel.name = %format!("{} {}", call.method, self.service()),
+                otel.kind = "client",
+                peer.service = self.service(),
+                crm.attempt = number,
+                crm.breaker = if permitted { "closed" } else { "open" },
+            )
+        } else {
+            tracing::Span::none()
+        };
+        if !permitted {
             return Err(Failure::Open);
         }
         let deadline = Instant::now() + inner.policy.timeout;
         // Waiting for a slot counts against the attempt's time: a saturated client answers
         // within its timeout like a slow service does.
-        let _slot = match timeout_at(deadline, inner.slots.acquire()).await {
-            Ok(Ok(permit)) => permit,
-            _ => return Err(Failure::Saturated),
+        let slot = match inner.slots.try_acquire() {
+            Ok(permit) => Ok(permit),
+            Err(_) => Instrument::instrument(
+                timeout_at(deadline, inner.slots.acquire()),
+                wait_span(names::WAIT_QUEUE),
+            )
+            .await
+            .map_err(|_| ())
+            .and_then(|r| r.map_err(|_| ())),
         };
+        let Ok(_slot) = slot else {
+            return Err(Failure::Saturated);
+        };
+        Instrument::instrument(self.exchange(call, token, ctx, deadline, breaker), span).await
+    }
+
+    async fn exchange(
+        &self,
+        call: &Call<'_>,
+        token: Option<&str>,
+        ctx: &RequestContext,
+        deadline: Instant,
+        breaker: Breaker,
+    ) -> Result<Reply, Failure> {
+        let inner = &self.inner;
         let replica = inner.upstream.pick().ok_or(Failure::NoReplica)?;
         let mut headers = call.headers.clone();
         if let Some(t) = token

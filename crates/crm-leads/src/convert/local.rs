@@ -52,10 +52,19 @@ impl Converter for LocalConverter {
         if req.opportunity.is_some() {
             actor.require(Action::Create, Object::Opportunity)?;
         }
-        let mut tx = self.pool.begin().await?;
-        let result = self.run(&mut tx, actor, lead_id, req, skip).await?;
-        db::commit(tx).await?;
-        Ok(result)
+        // The monolith's whole conversion is one transaction: one span, its statements as
+        // children (the saga's steps are the microservices' counterpart).
+        let transaction = async {
+            let mut tx = self.pool.begin().await?;
+            let result = self.run(&mut tx, actor, lead_id, req, skip).await?;
+            db::commit(tx).await?;
+            Ok(result)
+        };
+        tracing::Instrument::instrument(
+            transaction,
+            crm_telemetry::propagate::internal("convert transaction"),
+        )
+        .await
     }
 }
 

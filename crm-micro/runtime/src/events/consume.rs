@@ -174,7 +174,12 @@ impl Consumer {
         let mut decoded = Vec::with_capacity(msgs.len());
         for m in msgs {
             match serde_json::from_slice::<EventEnvelope>(&m.payload) {
-                Ok(e) => {
+                Ok(mut e) => {
+                    e.trace = m
+                        .headers
+                        .as_ref()
+                        .and_then(|h| h.get(crm_telemetry::propagate::TRACEPARENT))
+                        .and_then(|v| crm_telemetry::Traceparent::parse(v.as_str()));
                     events.push(e);
                     decoded.push(m);
                 }

@@ -24,9 +24,20 @@ enum Node {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    crm_runtime::service::init_tracing("text");
+    let node = Cli::parse().node;
+    let name = match &node {
+        Node::Identity(_) => "identity",
+        Node::Customers(_) => "customers",
+        Node::Sales(_) => "sales",
+        Node::Activities(_) => "activities",
+        Node::Leads(_) => "leads",
+        Node::Analytics(_) => "analytics",
+        Node::Notifications(_) => "notifications",
+        Node::Gateway(_) => "gateway",
+    };
+    let telemetry = crm_runtime::service::init_tracing(name, "text")?;
     let stop = crm_http::server::shutdown_signal();
-    match Cli::parse().node {
+    let served = match node {
         Node::Identity(s) => identity_svc::build(s).await?.run(stop).await,
         Node::Customers(s) => customers_svc::build(s).await?.run(stop).await,
         Node::Sales(s) => sales_svc::build(s).await?.run(stop).await,
@@ -35,5 +46,7 @@ async fn main() -> anyhow::Result<()> {
         Node::Analytics(s) => analytics_svc::build(s).await?.run(stop).await,
         Node::Notifications(s) => notifications_svc::build(s).await?.run(stop).await,
         Node::Gateway(s) => gateway::Gateway::build(s).await?.run(stop).await,
-    }
+    };
+    telemetry.shutdown();
+    served
 }

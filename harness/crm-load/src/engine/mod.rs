@@ -62,6 +62,9 @@ pub struct OpenLoopConfig {
     pub seed: u64,
     /// CPUs to pin the worker threads to (worker i on `cpus[i % len]`); empty: no pinning.
     pub cpus: Vec<usize>,
+    /// Share of requests to trace (see [`crate::trace`]); `None`: no `traceparent` is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_ratio: Option<f64>,
 }
 
 impl OpenLoopConfig {
@@ -77,6 +80,7 @@ impl OpenLoopConfig {
             bucket: Duration::from_secs(1),
             seed: 0,
             cpus: Vec::new(),
+            trace_ratio: None,
         }
     }
 }
@@ -220,6 +224,7 @@ pub async fn start_open_loop(
         bucket: config.bucket,
         seed: config.seed,
         cpus: config.cpus.clone(),
+        trace_ratio: config.trace_ratio,
     };
     let schedule = config.schedule.clone();
     let drain = config.drain;
@@ -254,6 +259,7 @@ pub async fn start_saturation(
         bucket: config.bucket,
         seed: config.seed,
         cpus: config.cpus.clone(),
+        trace_ratio: None,
     };
     launch(
         target,
@@ -317,6 +323,7 @@ struct Common {
     bucket: Duration,
     seed: u64,
     cpus: Vec<usize>,
+    trace_ratio: Option<f64>,
 }
 
 async fn launch(
@@ -343,6 +350,7 @@ async fn launch(
             timeout: common.timeout,
             bucket: common.bucket,
             seed: common.seed,
+            trace_ratio: common.trace_ratio,
             cpu: (!common.cpus.is_empty()).then(|| common.cpus[index % common.cpus.len()]),
             target: target.clone(),
             workload: workload.clone(),

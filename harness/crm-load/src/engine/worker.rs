@@ -24,6 +24,7 @@ use crate::op::{Outcome, Workload, WorkloadRng};
 use crate::record::{Recorder, Sample};
 use crate::schedule::{Arrivals, Schedule};
 use crate::target::Target;
+use crate::trace::{Sampler, TRACEPARENT};
 
 /// How a worker paces its requests.
 pub(crate) enum Pace {
@@ -46,6 +47,7 @@ pub(crate) struct WorkerPlan {
     pub(crate) timeout: Duration,
     pub(crate) bucket: Duration,
     pub(crate) seed: u64,
+    pub(crate) trace_ratio: Option<f64>,
     pub(crate) cpu: Option<usize>,
     pub(crate) target: Target,
     pub(crate) workload: Arc<dyn Workload>,
@@ -122,6 +124,7 @@ struct Ctx {
     /// After this instant overdue arrivals are no longer sent.
     drain_deadline: Cell<Instant>,
     timers: Vec<Rc<PreciseTimer>>,
+    sampler: Option<Sampler>,
 }
 
 impl Ctx {
@@ -143,7 +146,13 @@ impl Ctx {
 
     /// Sends one operation and records it; `intended` is `None` in closed loop.
     async fn send(&self, conn: &mut Connection, seq: u64, intended: Option<Instant>) {
-        let op = self.workload.next(seq, &mut self.rng.borrow_mut());
+        let mut op = self.workload.next(seq, &mut self.rng.borrow_mut());
+        let traced = self.sampler.as_ref().and_then(|s| {
+            let (header, sampled) = s.traceparent();
+            op.headers
+                .insert(http::header::HeaderName::from_static(TRACEPARENT), header);
+            sampled
+        });
         let sent = Instant::now();
         let intended = intended.unwrap_or(sent);
         self.shared
@@ -168,7 +177,11 @@ impl Ctx {
             responded: outcome.result.is_ok(),
             error,
         };
-        self.recorder.borrow_mut().record(&op.name, sample);
+        let mut recorder = self.recorder.borrow_mut();
+        recorder.record(&op.name, sample);
+        if let Some(trace) = traced {
+            recorder.record_traced(&op.name, trace, sample);
+        }
     }
 }
 
@@ -236,6 +249,9 @@ async fn run(
         end: Cell::new(plan.end),
         drain_deadline: Cell::new(start + plan.end + drain),
         timers: timers.clone(),
+        sampler: plan
+            .trace_ratio
+            .map(|r| Sampler::new(r, plan.seed ^ (plan.index as u64).rotate_left(32))),
     });
 
     let tasks: Vec<_> = conns

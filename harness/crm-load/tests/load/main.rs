@@ -10,6 +10,7 @@ mod framing;
 mod journeys;
 mod omission;
 mod stop;
+mod trace;
 
 use std::time::Duration;
 

@@ -33,6 +33,9 @@ pub(crate) struct Counts {
     pub(crate) total: AtomicU64,
     /// TCP connections accepted.
     pub(crate) connections: AtomicU64,
+    /// Requests carrying a `traceparent`, and those whose sampled flag is set.
+    pub(crate) traceparents: AtomicU64,
+    pub(crate) sampled: AtomicU64,
 }
 
 impl Counts {
@@ -133,6 +136,12 @@ fn reply(status: StatusCode, body: Bytes) -> Result<Response<Body>, HangUp> {
 async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>, HangUp> {
     let counts = &state.counts;
     counts.total.fetch_add(1, Ordering::SeqCst);
+    if let Some(tp) = req.headers().get("traceparent") {
+        counts.traceparents.fetch_add(1, Ordering::SeqCst);
+        if tp.as_bytes().ends_with(b"-01") {
+            counts.sampled.fetch_add(1, Ordering::SeqCst);
+        }
+    }
     let path = req.uri().path().to_owned();
     let mut parts = path.trim_start_matches('/').splitn(2, '/');
     match (parts.next().unwrap_or(""), parts.next()) {

@@ -2,6 +2,7 @@
 //! experiment's figures per architecture, the machine and its CPU split, the scenario,
 //! honest notes about what was not measured or is not to be trusted, and the verdict rules.
 
+mod breakdown;
 mod incidents;
 mod load;
 mod setup;
@@ -40,6 +41,7 @@ pub(crate) fn document(results: &Results, figures: &[Figure]) -> Doc {
     failures(&mut doc, results);
     let mut notes = Vec::new();
     load::sweeps(&mut doc, results, &mut notes);
+    breakdown::breakdowns(&mut doc, results, &mut notes);
     incidents::faults(&mut doc, results);
     incidents::deploys(&mut doc, results);
     load::scales(&mut doc, results);

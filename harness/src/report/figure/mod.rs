@@ -1,6 +1,7 @@
 //! The charts, one file each, drawn as SVG from a [`Results`]. A chart is made only when
 //! its data was measured; the summary says what was not.
 
+pub(crate) mod breakdown;
 mod latency_throughput;
 mod resources;
 mod scaling;
@@ -27,6 +28,7 @@ pub(crate) fn all(results: &Results) -> Vec<Figure> {
     out.extend(timeline::figures(results));
     out.extend(scaling::figures(results));
     out.extend(resources::figure(results));
+    out.extend(breakdown::figures(results));
     out
 }
 

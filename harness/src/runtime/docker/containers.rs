@@ -195,6 +195,7 @@ mod tests {
             runtime: RuntimeKind::Docker,
             specs: Default::default(),
             sut_cpus: Some("1".into()),
+            tracing: None,
         };
         t.specs.insert(
             "customers".into(),

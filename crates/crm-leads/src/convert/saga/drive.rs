@@ -153,7 +153,16 @@ impl Ctx {
                     if !self.save(&saga, token).await? {
                         return Ok(Outcome::Pending);
                     }
-                    match self.forward(&mut saga, token, mode).await {
+                    let step = crm_telemetry::propagate::internal(format_args!(
+                        "saga step {}",
+                        saga.step.as_str()
+                    ));
+                    match tracing::Instrument::instrument(
+                        self.forward(&mut saga, token, mode),
+                        step,
+                    )
+                    .await
+                    {
                         Ok(Progress::Advanced) => {
                             // Recorded by the next iteration's write, together with the
                             // start of the next step.
@@ -185,7 +194,13 @@ impl Ctx {
                     }
                 }
                 State::Compensating => {
-                    if let Some(outcome) = self.undo(&mut saga, token, mode, &mut failure).await? {
+                    let undo = crm_telemetry::propagate::internal("saga compensate");
+                    if let Some(outcome) = tracing::Instrument::instrument(
+                        self.undo(&mut saga, token, mode, &mut failure),
+                        undo,
+                    )
+                    .await?
+                    {
                         return Ok(outcome);
                     }
                 }

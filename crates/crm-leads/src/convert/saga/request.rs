@@ -47,9 +47,17 @@ impl Converter for SagaConverter {
         let plan = Plan::resolve(lead, req)?;
         let checked = async {
             if !skip {
-                ctx.check_duplicates(actor, &plan, until).await?;
+                tracing::Instrument::instrument(
+                    ctx.check_duplicates(actor, &plan, until),
+                    crm_telemetry::propagate::internal("saga check duplicates"),
+                )
+                .await?;
             }
-            ctx.precheck(actor, &plan, until).await
+            tracing::Instrument::instrument(
+                ctx.precheck(actor, &plan, until),
+                crm_telemetry::propagate::internal("saga precheck"),
+            )
+            .await
         };
         if let Err(e) = checked.await {
             // What the checks tripped over may be a concurrent conversion of this lead (its
@@ -65,7 +73,10 @@ impl Converter for SagaConverter {
                 .convert()?;
             return Err(e);
         }
-        match ctx.begin(actor, request.clone(), plan, skip).await? {
+        let begin = crm_telemetry::propagate::internal("saga begin");
+        match tracing::Instrument::instrument(ctx.begin(actor, request.clone(), plan, skip), begin)
+            .await?
+        {
             Begun::Started(saga, token) => {
                 let id = saga.id;
                 answer(ctx.drive(saga, token, Mode::Request(until)).await?, id)
