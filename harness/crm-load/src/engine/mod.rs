@@ -29,6 +29,7 @@ pub use handle::{Progress, RunHandle, RunStart};
 
 use crate::op::Workload;
 use crate::record::Recorder;
+use crate::reqlog::{self, LogReader};
 use crate::results::{self, RunConfig, RunMeta, RunResults};
 use crate::schedule::Schedule;
 use crate::serde_secs;
@@ -62,6 +63,10 @@ pub struct OpenLoopConfig {
     pub seed: u64,
     /// CPUs to pin the worker threads to (worker i on `cpus[i % len]`); empty: no pinning.
     pub cpus: Vec<usize>,
+    /// Keep a per-request log of up to this many records (16 bytes each), read through
+    /// [`LoadRun::take_log`]; 0 (the default) keeps none.
+    #[serde(default)]
+    pub request_log: usize,
 }
 
 impl OpenLoopConfig {
@@ -77,6 +82,7 @@ impl OpenLoopConfig {
             bucket: Duration::from_secs(1),
             seed: 0,
             cpus: Vec::new(),
+            request_log: 0,
         }
     }
 }
@@ -131,6 +137,7 @@ pub struct LoadRun {
     start: RunStart,
     planned_end: Duration,
     finished: bool,
+    log: Option<LogReader>,
     /// Kept so the workers' start signal stays open for the run's life.
     _start: watch::Sender<Option<Instant>>,
 }
@@ -144,6 +151,13 @@ impl LoadRun {
     /// The run's t = 0.
     pub fn started(&self) -> RunStart {
         self.start
+    }
+
+    /// The reader of the per-request log, if the run keeps one (once: later calls get
+    /// `None`). Poll it while the run goes on; [`LogReader::finish`] it after
+    /// [`wait`](Self::wait).
+    pub fn take_log(&mut self) -> Option<LogReader> {
+        self.log.take()
     }
 
     /// Waits for the end of the run (planned, or after a stop) and returns its results.
@@ -220,6 +234,7 @@ pub async fn start_open_loop(
         bucket: config.bucket,
         seed: config.seed,
         cpus: config.cpus.clone(),
+        request_log: config.request_log,
     };
     let schedule = config.schedule.clone();
     let drain = config.drain;
@@ -254,6 +269,7 @@ pub async fn start_saturation(
         bucket: config.bucket,
         seed: config.seed,
         cpus: config.cpus.clone(),
+        request_log: 0,
     };
     launch(
         target,
@@ -317,6 +333,8 @@ struct Common {
     bucket: Duration,
     seed: u64,
     cpus: Vec<usize>,
+    /// Records of the per-request log; 0: none.
+    request_log: usize,
 }
 
 async fn launch(
@@ -330,6 +348,12 @@ async fn launch(
     let (start_tx, start_rx) = watch::channel(None);
     let mut ready = Vec::with_capacity(common.workers);
     let mut reports = Vec::with_capacity(common.workers);
+    let (mut writers, log) = if common.request_log > 0 {
+        let (w, r) = reqlog::channel_for(common.workers, common.request_log);
+        (w.into_iter().map(Some).collect(), Some(r))
+    } else {
+        ((0..common.workers).map(|_| None).collect::<Vec<_>>(), None)
+    };
     for index in 0..common.workers {
         let connections = common.connections / common.workers
             + usize::from(index < common.connections % common.workers);
@@ -347,6 +371,7 @@ async fn launch(
             target: target.clone(),
             workload: workload.clone(),
             shared: shared.clone(),
+            log: writers[index].take(),
         };
         let (ready_tx, ready_rx) = oneshot::channel();
         reports.push(worker::spawn(plan, ready_tx, start_rx.clone())?);
@@ -373,6 +398,7 @@ async fn launch(
         start,
         planned_end: common.end,
         finished: false,
+        log,
         _start: start_tx,
     })
 }
