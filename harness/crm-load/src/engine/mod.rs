@@ -348,13 +348,13 @@ async fn launch(
     let (start_tx, start_rx) = watch::channel(None);
     let mut ready = Vec::with_capacity(common.workers);
     let mut reports = Vec::with_capacity(common.workers);
-    let (mut writers, log) = if common.request_log > 0 {
+    let (writers, log) = if common.request_log > 0 {
         let (w, r) = reqlog::channel_for(common.workers, common.request_log);
         (w.into_iter().map(Some).collect(), Some(r))
     } else {
         ((0..common.workers).map(|_| None).collect::<Vec<_>>(), None)
     };
-    for index in 0..common.workers {
+    for (index, log) in writers.into_iter().enumerate() {
         let connections = common.connections / common.workers
             + usize::from(index < common.connections % common.workers);
         let plan = WorkerPlan {
@@ -371,7 +371,7 @@ async fn launch(
             target: target.clone(),
             workload: workload.clone(),
             shared: shared.clone(),
-            log: writers[index].take(),
+            log,
         };
         let (ready_tx, ready_rx) = oneshot::channel();
         reports.push(worker::spawn(plan, ready_tx, start_rx.clone())?);
