@@ -102,6 +102,11 @@ pub struct RunArgs {
     /// Only check the scenario file, run nothing.
     #[arg(long)]
     pub check: bool,
+    /// Trade time for tighter intervals: run every sweep point until its p99's 95%
+    /// interval is within ± this fraction (0.1 = ±10%; 0.05 roughly quadruples the time cap
+    /// of each point). Overrides the scenario's `[load.adaptive] precision`.
+    #[arg(long)]
+    pub precision: Option<f64>,
 }
 
 #[derive(Debug, Args)]

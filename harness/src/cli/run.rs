@@ -23,7 +23,10 @@ fn cpu_split(args: &RunArgs, s: &Scenario) -> (Option<String>, Option<String>) {
 }
 
 pub(super) async fn run_scenario(env: Env, args: RunArgs) -> anyhow::Result<()> {
-    let scenario = Scenario::load(&args.scenario)?;
+    let mut scenario = Scenario::load(&args.scenario)?;
+    if let Some(p) = args.precision {
+        scenario = scenario.with_precision(p)?;
+    }
     if args.check {
         println!(
             "{}: valid ({} experiments on {})",

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::results::{Results, SCHEMA};
+use crate::results::{READABLE, Results, SCHEMA};
 
 pub use verdicts::{NOISE_BAND, RULES, verdicts};
 
@@ -61,7 +61,7 @@ pub enum LoadError {
     },
     #[error("{0} is not a crm-bench results file (no \"schema\" field)")]
     NotResults(PathBuf),
-    #[error("{path} has schema \"{found}\"; this crm-bench reads \"{SCHEMA}\"")]
+    #[error("{path} has schema \"{found}\"; this crm-bench reads \"{}\" or \"{SCHEMA}\"", READABLE[0])]
     Schema { path: PathBuf, found: String },
     #[error("{path} does not match schema {SCHEMA}: {source}")]
     Invalid {
@@ -97,7 +97,7 @@ pub fn load(path: &Path) -> Result<Results, LoadError> {
         })?;
     match value.get("schema").and_then(|s| s.as_str()) {
         None => return Err(LoadError::NotResults(path)),
-        Some(s) if s != SCHEMA => {
+        Some(s) if !READABLE.contains(&s) => {
             return Err(LoadError::Schema {
                 path,
                 found: s.to_owned(),
@@ -113,6 +113,8 @@ pub fn load(path: &Path) -> Result<Results, LoadError> {
 pub fn write(dir: &Path, results: &Results) -> anyhow::Result<Written> {
     std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
     let mut results = results.clone();
+    // What is written is this build's layout, whatever version it was read from.
+    results.schema = SCHEMA.to_owned();
     if results.verdicts.is_empty() {
         results.verdicts = verdicts(&results.runs);
     }
