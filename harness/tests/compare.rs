@@ -249,18 +249,17 @@ fn bad_inputs_exit_2_with_a_reason() {
     assert_eq!(code, 2);
     assert!(err.contains("no such file"), "{err}");
 
-    // A schema from the future is refused (v1 and v2 are read).
-    let v3 = dir.path().join("v3.json");
+    let v9 = dir.path().join("v9.json");
     std::fs::write(
-        &v3,
+        &v9,
         std::fs::read_to_string(fixture_path())
             .unwrap()
-            .replace("crm-bench/results/v1", "crm-bench/results/v3"),
+            .replace("crm-bench/results/v1", "crm-bench/results/v9"),
     )
     .unwrap();
-    let (code, _, err) = compare(&fixture_path(), &v3, &[]);
+    let (code, _, err) = compare(&fixture_path(), &v9, &[]);
     assert_eq!(code, 2);
-    assert!(err.contains("crm-bench/results/v3"), "{err}");
+    assert!(err.contains("crm-bench/results/v9"), "{err}");
 
     let junk = dir.path().join("junk.json");
     std::fs::write(&junk, "not json").unwrap();
@@ -280,6 +279,29 @@ fn bad_inputs_exit_2_with_a_reason() {
     );
     assert_eq!(code, 2);
     assert!(err.contains("unknown metric 'latency'"), "{err}");
+}
+
+#[test]
+fn a_v1_baseline_compares_with_a_v2_run() {
+    // The committed CI baseline is v1; a run of this build writes v2 with intervals.
+    let mut current = fixture();
+    current.schema = "crm-bench/results/v2".to_owned();
+    for run in &mut current.runs {
+        for e in &mut run.experiments {
+            if let Experiment::Sweep(s) = e {
+                for p in &mut s.points {
+                    p.latency.ci = Some(crm_bench::results::LatencyCis::default());
+                }
+            }
+        }
+    }
+    let (_d, current) = save(&current);
+    let (code, out, err) = compare(&fixture_path(), &current, &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let baseline = Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports/baseline/ci");
+    for run in ["run-1", "run-2"] {
+        report::load(&baseline.join(run)).expect("the committed v1 baseline loads");
+    }
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crm_bench::report;
-use crm_bench::results::{Experiment, Results, Verdict};
+use crm_bench::results::{Ci, Experiment, LatencyCis, Results, Verdict};
 use crm_bench::topology::Arch;
 use resvg::tiny_skia::Pixmap;
 
@@ -225,12 +225,12 @@ fn a_results_json_of_another_schema_version_is_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(fixture_path())
         .unwrap()
-        .replace("crm-bench/results/v1", "crm-bench/results/v3");
+        .replace("crm-bench/results/v1", "crm-bench/results/v9");
     std::fs::write(dir.path().join("results.json"), text).unwrap();
     let err = report::render(dir.path()).unwrap_err().to_string();
     assert!(
-        err.contains("\"crm-bench/results/v3\"")
-            && err.contains("reads \"crm-bench/results/v2\" and \"crm-bench/results/v1\""),
+        err.contains("\"crm-bench/results/v9\"")
+            && err.contains("reads \"crm-bench/results/v1\" or \"crm-bench/results/v2\""),
         "{err}"
     );
     let out = Command::new(env!("CARGO_BIN_EXE_crm-bench"))
@@ -239,7 +239,7 @@ fn a_results_json_of_another_schema_version_is_refused_clearly() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("crm-bench/results/v3"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("crm-bench/results/v9"));
     assert!(
         !dir.path().join("index.html").exists(),
         "nothing rendered from it"
@@ -352,4 +352,65 @@ fn a_failed_experiment_is_listed_as_not_measured() {
     );
     let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
     assert!(html.contains("was not measured"));
+}
+
+/// The fixture with 95% intervals on every sweep point's p50 and p99: ±`spread` of each.
+fn with_intervals(spread: f64) -> Results {
+    let mut r = fixture();
+    for run in &mut r.runs {
+        for e in &mut run.experiments {
+            let Experiment::Sweep(s) = e else { continue };
+            for p in &mut s.points {
+                let ci = |v: u64| Ci {
+                    lo: v as f64 * (1.0 - spread),
+                    hi: v as f64 * (1.0 + spread),
+                    open: false,
+                };
+                p.latency.ci = Some(LatencyCis {
+                    p50: Some(ci(p.latency.p50_us)),
+                    p99: Some(ci(p.latency.p99_us)),
+                    batched: true,
+                    p99_n_eff: 1000.0,
+                    ..LatencyCis::default()
+                });
+            }
+        }
+    }
+    r.verdicts.clear();
+    r
+}
+
+#[test]
+fn a_verdict_with_intervals_names_a_winner_only_when_they_separate() {
+    // 8.3 ms against 31 ms: ±20% intervals are far apart, ±70% ones overlap.
+    let vs = report::verdicts(&with_intervals(0.2).runs);
+    let p99 = verdict(&vs, "response time", "p99 at 200 req/s");
+    assert_eq!(p99.winner, Some(Arch::Monolith), "{p99:#?}");
+    assert!(p99.note.contains("intervals"), "{}", p99.note);
+    assert!(p99.monolith_ci.is_some() && p99.micro_ci.is_some());
+    let vs = report::verdicts(&with_intervals(0.7).runs);
+    let p99 = verdict(&vs, "response time", "p99 at 200 req/s");
+    assert_eq!(p99.winner, None, "{p99:#?}");
+    assert_eq!(p99.by, "tie (within noise)");
+}
+
+#[test]
+fn the_report_prints_every_percentiles_interval_and_draws_it() {
+    let r = with_intervals(0.2);
+    let (dir, _) = rendered(&r);
+    let md = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    // The verdict table and the sweep table both give the interval.
+    assert!(md.contains("8.30 ms [6.64–9.96]"), "{md}");
+    assert!(md.contains("p99 [95% interval]"), "{md}");
+    let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    assert!(html.contains("95% interval"), "no error-bar legend");
+    // Re-read: the intervals survive results.json, and the file says v2.
+    let back = report::load(dir.path()).unwrap();
+    assert_eq!(back.schema, "crm-bench/results/v2");
+    assert_eq!(back, {
+        let mut w = r.clone();
+        w.verdicts = back.verdicts.clone();
+        w.schema = back.schema.clone();
+        w
+    });
 }

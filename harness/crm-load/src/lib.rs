@@ -38,9 +38,13 @@
 //! - [`journeys`]: goose users and [`journeys::send`].
 //! - [`histogram`]: µs HdrHistograms, merged by addition, serialised for results.json.
 //! - [`errors`]: error classes and counts.
-//! - [`results`]: the serde results ([`RunResults`]).
+//! - [`results`]: the serde results ([`RunResults`]), rebuilt from the request log with
+//!   another warm-up when the caller decides it after the run.
 //! - [`trace`]: trace sampling by the generator (`traceparent` on every request, the sampled
 //!   ones remembered with their latency).
+//! - [`reqlog`]: the per-request log (16-byte records, read while the run goes on).
+//! - [`stats`]: confidence intervals of quantiles, shares and means; the warm-up's
+//!   stationarity test.
 
 pub mod engine;
 pub mod error;
@@ -48,11 +52,14 @@ pub mod errors;
 pub mod histogram;
 pub mod journeys;
 pub mod op;
+pub mod reqlog;
 pub mod results;
 pub mod schedule;
+pub mod stats;
 pub mod target;
 pub mod trace;
 
+mod rebuild;
 mod record;
 mod serde_secs;
 
@@ -64,6 +71,7 @@ pub use error::{LoadError, Result};
 pub use errors::{ErrorClass, ErrorCounts};
 pub use histogram::{LatencyHistogram, LatencySummary};
 pub use op::{Op, OpName, Outcome, Response, Workload, WorkloadRng};
+pub use reqlog::{LogReader, RequestLog, RequestRecord};
 pub use results::{Mark, OpResults, RunConfig, RunResults, SCHEMA_VERSION, WindowStats};
 pub use schedule::{Arrival, RateProfile, Schedule, Segment, Spacing};
 pub use target::Target;

@@ -106,6 +106,11 @@ pub struct RunArgs {
     /// requests to trace, 0.1 when given without a value.
     #[arg(long, value_name = "RATIO", num_args = 0..=1, default_missing_value = "0.1")]
     pub trace: Option<f64>,
+    /// Trade time for tighter intervals: run every sweep point until its p99's 95%
+    /// interval is within ± this fraction (0.1 = ±10%; 0.05 roughly quadruples the time cap
+    /// of each point). Overrides the scenario's `[load.adaptive] precision`.
+    #[arg(long)]
+    pub precision: Option<f64>,
 }
 
 #[derive(Debug, Args)]

@@ -35,6 +35,9 @@ pub(super) async fn run_scenario(env: Env, args: RunArgs) -> anyhow::Result<()> 
             overhead,
         });
     }
+    if let Some(p) = args.precision {
+        scenario = scenario.with_precision(p)?;
+    }
     if args.check {
         println!(
             "{}: valid ({} experiments on {})",

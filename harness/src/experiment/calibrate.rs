@@ -73,6 +73,34 @@ pub fn measure(cpus: &[usize], into: &mut Calibration) {
     }
 }
 
+/// A short reference taken before each measured point (about 0.4 s: two windows of each
+/// piece of work): the speed index of that moment, `None` if it could not run. Noisier than
+/// the run's reference, and only for seeing a machine that slowed during a run.
+pub fn quick(cpus: &[usize]) -> Option<f64> {
+    const QUICK: Duration = Duration::from_millis(100);
+    let cpu = cpus.first().copied();
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            pin(cpu);
+            let page = page();
+            let json = median_of(2, || {
+                bursts(QUICK, JSON_BURST, || {
+                    let text = serde_json::to_string(&page).expect("encode");
+                    let back: Vec<Company> = serde_json::from_str(&text).expect("decode");
+                    std::hint::black_box(back);
+                    Ok(())
+                })
+                .unwrap_or(0.0)
+            });
+            let loopback = loopback_round_trips_for(cpu, 2, QUICK).ok()?;
+            (json > 0.0 && loopback > 0.0).then(|| (json * loopback).sqrt())
+        })
+        .join()
+        .ok()
+        .flatten()
+    })
+}
+
 /// Pins the calling thread to `cpu` (no-op for `None` or when the kernel refuses).
 fn pin(cpu: Option<usize>) {
     let Some(cpu) = cpu else { return };
@@ -141,6 +169,15 @@ fn bursts(
 /// Loopback request/response round trips per second of working time between this thread
 /// and an echo thread pinned to the same CPU; the median of [`WINDOWS`] windows.
 fn loopback_round_trips(cpu: Option<usize>) -> anyhow::Result<f64> {
+    loopback_round_trips_for(cpu, WINDOWS, WINDOW)
+}
+
+/// As [`loopback_round_trips`], over `windows` windows of `window`.
+fn loopback_round_trips_for(
+    cpu: Option<usize>,
+    windows: usize,
+    window: Duration,
+) -> anyhow::Result<f64> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
     let echo = std::thread::spawn(move || -> std::io::Result<()> {
@@ -160,9 +197,9 @@ fn loopback_round_trips(cpu: Option<usize>) -> anyhow::Result<f64> {
     s.set_nodelay(true)?;
     s.set_read_timeout(Some(Duration::from_secs(5)))?;
     let mut buf = [7u8; MESSAGE];
-    let mut rates = Vec::with_capacity(WINDOWS);
-    for _ in 0..WINDOWS {
-        rates.push(bursts(WINDOW, LOOPBACK_BURST, || {
+    let mut rates = Vec::with_capacity(windows);
+    for _ in 0..windows {
+        rates.push(bursts(window, LOOPBACK_BURST, || {
             s.write_all(&buf)?;
             s.read_exact(&mut buf)
         })?);
@@ -187,6 +224,7 @@ mod tests {
         assert!(c.json_round_trips_per_s.iter().all(|&x| x > 0.0));
         assert!(c.loopback_round_trips_per_s.iter().all(|&x| x > 0.0));
         assert!(c.speed().is_some_and(|s| s > 0.0));
+        assert!(quick(&[]).is_some_and(|s| s > 0.0));
     }
 
     #[test]

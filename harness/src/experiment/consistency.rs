@@ -144,6 +144,7 @@ pub(super) async fn run(ctx: &mut ArchCtx, c: &ConsistencySpec) -> anyhow::Resul
         mix: ctx.mix(&c.mix),
         steps: Vec::new(),
         bucket_s: 1.0,
+        adaptive: None,
     };
     ctx.measure(&plan).await?;
     let (hist, late) = prober.await.context("the probes")??;
@@ -183,6 +184,7 @@ pub(super) async fn run(ctx: &mut ArchCtx, c: &ConsistencySpec) -> anyhow::Resul
             p99_us: s.p99_us,
             p999_us: s.p999_us,
             max_us: s.max_us,
+            ci: None,
         },
         lag_samples: s.count,
         acknowledged_writes: ctx.acks.counts(),

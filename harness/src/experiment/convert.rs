@@ -27,6 +27,7 @@ fn stats(s: &LatencySummary) -> LatencyStats {
         p99_us: s.p99_us,
         p999_us: s.p999_us,
         max_us: s.max_us,
+        ci: None,
     }
 }
 
@@ -159,6 +160,7 @@ pub fn load_run(
         windows,
         resources,
         breakdown: None,
+        point: None,
     }
 }
 
@@ -195,6 +197,8 @@ pub fn group_stats(r: &RunResults, ops: &BTreeSet<String>, from_s: f64, to_s: f6
         } else {
             0
         },
+        success_ci: None,
+        p99_ci: None,
     }
 }
 

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use super::ArchCtx;
 use super::convert;
+use super::intervals;
 use super::measure::{Pace, Plan, PlannedStep};
-use crate::results::{Deploy, Window};
+use crate::results::{Deploy, DeployCycle, Repeated, Window};
 use crate::scenario::{Action, DeployMode, DeploySpec};
 use crate::topology::Arch;
 
@@ -33,24 +34,50 @@ pub(super) async fn run(ctx: &mut ArchCtx, s: &DeploySpec) -> anyhow::Result<Dep
         warmup_s,
         duration_s,
         mix: ctx.mix(&s.mix),
-        steps: vec![PlannedStep {
-            at_s: s.at_s,
-            action,
-            target: if micro {
-                s.service.clone()
-            } else {
-                service.clone()
-            },
-            delay: Duration::ZERO,
-            replicas: None,
-        }],
+        steps: (0..s.cycles.max(1))
+            .map(|c| PlannedStep {
+                at_s: s.at_s + f64::from(c) * s.every_s,
+                action,
+                target: if micro {
+                    s.service.clone()
+                } else {
+                    service.clone()
+                },
+                delay: Duration::ZERO,
+                replicas: None,
+            })
+            .collect(),
         bucket_s: 0.5,
+        adaptive: None,
     };
     let m = ctx.measure(&plan).await?;
-    let step = m.steps.first().cloned().expect("one step");
-    if let Some(e) = &step.error {
+    if let Some(e) = m.steps.iter().find_map(|st| st.error.clone()) {
         anyhow::bail!("the redeploy failed: {e}");
     }
+    let step = m.steps.first().cloned().expect("one step");
+    let end_s = m.raw.warmup_s + m.raw.measured_s;
+    // Each redeploy: ready again (polled), served again and failures (from the log) until
+    // the next one.
+    let cycles: Vec<DeployCycle> = m
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let until = m.steps.get(i + 1).map_or(end_s, |n| n.started_s);
+            DeployCycle {
+                start_s: st.started_s,
+                time_to_healthy_s: st.finished_s - st.started_s,
+                served_again_s: m
+                    .log
+                    .as_ref()
+                    .and_then(|l| intervals::recovery(l, None, st.started_s, until)),
+                failed: m
+                    .log
+                    .as_ref()
+                    .map_or(0, |l| intervals::unserved(l, st.started_s, until)),
+            }
+        })
+        .collect();
     let window = Window {
         label: format!("redeploy {service}"),
         start_s: step.started_s,
@@ -93,8 +120,18 @@ pub(super) async fn run(ctx: &mut ArchCtx, s: &DeploySpec) -> anyhow::Result<Dep
         time_to_healthy_s: step.finished_s - step.started_s,
         requests_during: requests,
         failed_during: failed,
-        run: convert::load_run(&m.raw, &Default::default(), windows, m.resources),
+        run: {
+            let mut run =
+                convert::load_run(&m.raw, &Default::default(), windows, m.resources.clone());
+            m.annotate(&mut run);
+            run
+        },
         window,
+        healthy: Repeated::of(cycles.iter().map(|c| c.time_to_healthy_s).collect()),
+        failed: (m.log.is_some())
+            .then(|| Repeated::of(cycles.iter().map(|c| c.failed as f64).collect()))
+            .flatten(),
+        cycles,
     };
     ctx.progress.note(format!(
         "  {}: {} ready again after {:.1} s; {} of {} requests failed meanwhile",

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use super::ArchCtx;
 use super::convert::{self, Groups};
+use super::intervals;
 use super::measure::{Measured, Pace, Plan, PlannedStep};
-use crate::results::{Fault, Window};
+use crate::results::{Fault, FaultCycle, Repeated, Window};
 use crate::scenario::{Action, FaultSpec};
 use crate::topology::Arch;
 use crate::workload::catalog;
@@ -36,22 +37,22 @@ pub(super) struct Applied {
     pub target: String,
     pub action: String,
     pub method: String,
-    pub window: Window,
-    /// When healing began (recovery is counted from here).
-    pub heal_started_s: f64,
+    /// Each cycle's fault window, and when its healing began (recovery counts from there).
+    pub cycles: Vec<(Window, f64)>,
     pub affected: BTreeSet<String>,
     pub unaffected: BTreeSet<String>,
 }
 
-/// The report's fault record from a measured run with a fault window.
+/// The report's fault record from a measured run with one or more fault windows. With the
+/// request log, windows are exact and recovery is timed per cycle to the request; without
+/// it, the timeline's buckets give them.
 pub(super) fn record(a: Applied, m: Measured) -> Fault {
     let Applied {
         name,
         target,
         action,
         method,
-        window,
-        heal_started_s,
+        cycles,
         affected,
         unaffected,
     } = a;
@@ -62,31 +63,82 @@ pub(super) fn record(a: Applied, m: Measured) -> Fault {
         ("unaffected".to_owned(), unaffected.clone()),
     ]
     .into();
-    let before = convert::group_stats(&m.raw, &unaffected, warmup, window.start_s);
-    let during = convert::group_stats(&m.raw, &unaffected, window.start_s, window.end_s);
-    let after = convert::group_stats(&m.raw, &unaffected, window.end_s, end);
-    let affected_during = convert::group_stats(&m.raw, &affected, window.start_s, window.end_s);
-    let recovery_s = convert::recovery(&m.raw, &affected, heal_started_s);
-    let windows = vec![
-        Window {
-            label: "warm-up".into(),
-            start_s: 0.0,
-            end_s: warmup,
-        },
-        window.clone(),
-    ];
+    let first = cycles.first().map_or(warmup, |c| c.0.start_s);
+    let last = cycles.last().map_or(warmup, |c| c.0.end_s);
+    let during: Vec<(f64, f64)> = cycles.iter().map(|c| (c.0.start_s, c.0.end_s)).collect();
+    // Recovery of cycle i: from its healing until the next cycle's fault (or the run's end).
+    let until = |i: usize| cycles.get(i + 1).map_or(end, |c| c.0.start_s);
+    let (before, during_stats, after, affected_during, timed) = match &m.log {
+        Some(log) => {
+            let timed: Vec<FaultCycle> = cycles
+                .iter()
+                .enumerate()
+                .map(|(i, (w, heal))| FaultCycle {
+                    start_s: w.start_s,
+                    end_s: w.end_s,
+                    recovery_s: intervals::recovery(log, Some(&affected), *heal, until(i)),
+                })
+                .collect();
+            (
+                intervals::group(log, &unaffected, &[(warmup, first)]),
+                intervals::group(log, &unaffected, &during),
+                intervals::group(log, &unaffected, &[(last, end)]),
+                intervals::group(log, &affected, &during),
+                timed,
+            )
+        }
+        None => {
+            let timed = cycles
+                .iter()
+                .enumerate()
+                .map(|(i, (w, heal))| FaultCycle {
+                    start_s: w.start_s,
+                    end_s: w.end_s,
+                    recovery_s: convert::recovery(&m.raw, &affected, *heal)
+                        .filter(|r| heal + r < until(i)),
+                })
+                .collect();
+            (
+                convert::group_stats(&m.raw, &unaffected, warmup, first),
+                convert::group_stats(&m.raw, &unaffected, first, last),
+                convert::group_stats(&m.raw, &unaffected, last, end),
+                convert::group_stats(&m.raw, &affected, first, last),
+                timed,
+            )
+        }
+    };
+    // Never recovering in any cycle is never recovering.
+    let recoveries: Option<Vec<f64>> = timed.iter().map(|c| c.recovery_s).collect();
+    let recovery = recoveries.and_then(Repeated::of);
+    let mut windows = vec![Window {
+        label: "warm-up".into(),
+        start_s: 0.0,
+        end_s: warmup,
+    }];
+    windows.extend(cycles.iter().map(|c| c.0.clone()));
+    let mut run = convert::load_run(&m.raw, &groups, windows, m.resources.clone());
+    m.annotate(&mut run);
     Fault {
         name,
         target,
         action,
         method,
-        run: convert::load_run(&m.raw, &groups, windows, m.resources),
-        window,
+        run,
+        window: cycles.first().map_or_else(
+            || Window {
+                label: "fault".into(),
+                start_s: warmup,
+                end_s: warmup,
+            },
+            |c| c.0.clone(),
+        ),
         unaffected_before: before,
-        unaffected_during: during,
+        unaffected_during: during_stats,
         unaffected_after: after,
         affected_during,
-        recovery_s,
+        recovery_s: recovery.as_ref().map(|r| r.mean),
+        cycles: timed,
+        recovery,
     }
 }
 
@@ -106,36 +158,48 @@ pub(super) async fn run(ctx: &mut ArchCtx, f: &FaultSpec) -> anyhow::Result<Faul
         warmup_s,
         duration_s,
         mix,
-        steps: vec![
-            PlannedStep {
-                at_s: f.at_s,
-                action,
-                target: f.target.clone(),
-                delay,
-                replicas: None,
-            },
-            PlannedStep {
-                at_s: f.at_s + f.for_s,
-                action: heal,
-                target: f.target.clone(),
-                delay,
-                replicas: None,
-            },
-        ],
+        steps: (0..f.cycles.max(1))
+            .flat_map(|c| {
+                let at = f.at_s + f64::from(c) * f.period_s();
+                [(at, action), (at + f.for_s, heal)].map(|(at_s, action)| PlannedStep {
+                    at_s,
+                    action,
+                    target: f.target.clone(),
+                    delay,
+                    replicas: None,
+                })
+            })
+            .collect(),
         bucket_s: 0.5,
+        adaptive: None,
     };
     let m = ctx.measure(&plan).await?;
     if let Some(e) = m.steps.iter().find_map(|s| s.error.clone()) {
         anyhow::bail!("the fault could not be applied or healed: {e}");
     }
-    let (hit, healed) = (&m.steps[0], &m.steps[1]);
-    let window = Window {
-        label: format!("{} {}", action.as_str(), f.target),
-        start_s: hit.started_s,
-        end_s: healed.finished_s,
-    };
-    let method = format!("{}; then {}", hit.how, healed.how);
-    let heal_started = healed.started_s;
+    let cycles: Vec<(Window, f64)> = m
+        .steps
+        .chunks(2)
+        .filter(|pair| pair.len() == 2)
+        .map(|pair| {
+            let window = Window {
+                label: format!("{} {}", action.as_str(), f.target),
+                start_s: pair[0].started_s,
+                end_s: pair[1].finished_s,
+            };
+            (window, pair[1].started_s)
+        })
+        .collect();
+    let method = format!(
+        "{}; then {}{}",
+        m.steps[0].how,
+        m.steps[1].how,
+        if cycles.len() > 1 {
+            format!(" ({} times)", cycles.len())
+        } else {
+            String::new()
+        }
+    );
     let name = f
         .name
         .clone()
@@ -146,8 +210,7 @@ pub(super) async fn run(ctx: &mut ArchCtx, f: &FaultSpec) -> anyhow::Result<Faul
             target: f.target.clone(),
             action: action.as_str().to_owned(),
             method,
-            window,
-            heal_started_s: heal_started,
+            cycles,
             affected,
             unaffected,
         },
@@ -158,9 +221,13 @@ pub(super) async fn run(ctx: &mut ArchCtx, f: &FaultSpec) -> anyhow::Result<Faul
         ctx.d.arch,
         fault.unaffected_during.success_rate * 100.0,
         fault.unaffected_during.p99_us as f64 / 1000.0,
-        fault
-            .recovery_s
-            .map_or("never".into(), |r| format!("{r:.1} s"))
+        match &fault.recovery {
+            None => "never".to_owned(),
+            Some(r) => match r.ci {
+                Some(ci) => format!("{:.3} s [{:.3}, {:.3}]", r.mean, ci.lo, ci.hi),
+                None => format!("{:.3} s", r.mean),
+            },
+        }
     ));
     Ok(fault)
 }

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crm_load::{OpenLoopConfig, RunResults, SaturationConfig, Schedule, Target};
+use crm_load::{OpenLoopConfig, RequestLog, RunResults, SaturationConfig, Schedule, Target};
 
 use super::ArchCtx;
 use crate::faults::Injector;
-use crate::results::InstanceUsage;
-use crate::scenario::{Action, Arrival};
+use crate::results::{InstanceUsage, PointInfo};
+use crate::scenario::{Action, Adaptive, Arrival};
 use crate::workload::CrmWorkload;
 
 /// How requests are paced.
@@ -58,6 +58,8 @@ pub struct Plan {
     pub mix: BTreeMap<String, f64>,
     pub steps: Vec<PlannedStep>,
     pub bucket_s: f64,
+    /// Run until precise enough (open loop only; `warmup_s` and `duration_s` then unused).
+    pub adaptive: Option<Adaptive>,
 }
 
 /// What a run measured.
@@ -67,6 +69,10 @@ pub struct Measured {
     pub breakdown: Option<crate::results::Breakdown>,
     pub steps: Vec<StepDone>,
     pub resources: Vec<InstanceUsage>,
+    /// Every request, in intended-time order (open-loop runs).
+    pub log: Option<RequestLog>,
+    /// How the run went: adaptive stop, warm-up, CPU steal and machine speed.
+    pub info: PointInfo,
 }
 
 impl ArchCtx {
@@ -90,9 +96,20 @@ impl ArchCtx {
         let workload = self.workload(&plan.mix).await?;
         let target = Target::parse(&self.d.public_url).context("the public URL")?;
         let load = &self.scenario.load;
-        let total = Duration::from_secs_f64(plan.warmup_s + plan.duration_s);
+        let adaptive = match plan.pace {
+            Pace::Open { .. } => plan.adaptive.clone(),
+            Pace::Saturate { .. } => None,
+        };
+        let secs = match &adaptive {
+            Some(a) => super::adaptive::schedule_s(a),
+            None => plan.warmup_s + plan.duration_s,
+        };
+        let total = Duration::from_secs_f64(secs);
         let seed = load.seed.wrapping_add(self.runs as u64);
-        let run = match plan.pace {
+        // The machine's state just before the point: speed, and steal from here to the end.
+        let speed = super::calibrate::quick(&self.sut_cpus);
+        let jiffies = super::machine::cpu_jiffies();
+        let mut run = match plan.pace {
             Pace::Open { rate } => {
                 let schedule = match load.arrival {
                     Arrival::Constant => Schedule::constant(rate, total),
@@ -101,7 +118,13 @@ impl ArchCtx {
                 let mut c = OpenLoopConfig::new(schedule);
                 c.connections = load.connections as usize;
                 c.timeout = Duration::from_millis(load.timeout_ms);
-                c.warmup = Duration::from_secs_f64(plan.warmup_s);
+                // An adaptive point's warm-up is decided while it runs.
+                c.warmup = Duration::from_secs_f64(if adaptive.is_some() {
+                    0.0
+                } else {
+                    plan.warmup_s
+                });
+                c.request_log = super::adaptive::log_capacity(rate, secs);
                 c.bucket = Duration::from_secs_f64(plan.bucket_s);
                 c.seed = seed;
                 c.cpus = self.load_cpus.clone();
@@ -121,15 +144,18 @@ impl ArchCtx {
         };
         let handle = run.handle();
         let start: Instant = run.started().instant;
+        let reader = if adaptive.is_none() {
+            run.take_log()
+        } else {
+            None
+        };
         let sampler = super::sampler::Sampler::start(
             self.rt.clone(),
             self.d.clone(),
             Duration::from_millis(500),
         );
 
-        let bar = self
-            .progress
-            .run_bar(&plan.label, plan.warmup_s + plan.duration_s);
+        let bar = self.progress.run_bar(&plan.label, secs);
         let bar_handle = handle.clone();
         let ticker = {
             let bar = bar.clone();
@@ -182,7 +208,23 @@ impl ArchCtx {
             (d, done)
         });
 
-        let raw = run.wait().await.context("the load run")?;
+        let (raw, log, mut info) = match &adaptive {
+            Some(a) => {
+                let (raw, log, info) = super::adaptive::drive(run, a).await?;
+                (raw, Some(log), info)
+            }
+            None => {
+                let raw = run.wait().await.context("the load run")?;
+                let info = PointInfo {
+                    stop: "fixed".into(),
+                    attempts: 1,
+                    ..PointInfo::default()
+                };
+                (raw, reader.map(|r| r.finish()), info)
+            }
+        };
+        info.cpu_steal = super::machine::steal_between(jiffies, super::machine::cpu_jiffies());
+        info.speed = speed;
         let (d, steps) = stepper.await.context("the steps task")?;
         self.d = d;
         self.save_state();
@@ -204,7 +246,48 @@ impl ArchCtx {
             breakdown,
             steps,
             resources,
+            log,
+            info,
         })
+    }
+}
+
+impl Measured {
+    /// The report's view of the run, warm-up marked, with intervals from the log and how
+    /// the point was measured.
+    pub fn load_run(&self) -> crate::results::LoadRun {
+        let windows = vec![crate::results::Window {
+            label: "warm-up".into(),
+            start_s: 0.0,
+            end_s: self.raw.warmup_s,
+        }];
+        let mut run = super::convert::load_run(
+            &self.raw,
+            &Default::default(),
+            windows,
+            self.resources.clone(),
+        );
+        run.breakdown = self.breakdown.clone().map(Box::new);
+        self.annotate(&mut run);
+        run
+    }
+
+    /// Adds the intervals and the point's facts to `run` (the report's view of this run).
+    pub fn annotate(&self, run: &mut crate::results::LoadRun) {
+        let mut info = self.info.clone();
+        if let Some(log) = &self.log {
+            info.errors_ci = super::intervals::add_to_run(run, log);
+        }
+        if info.p99_precision.is_none() {
+            info.p99_precision = run
+                .total
+                .corrected
+                .ci
+                .as_ref()
+                .and_then(|c| c.p99)
+                .map(|c| c.relative_half_width(run.total.corrected.p99_us as f64));
+        }
+        run.point = Some(info);
     }
 }
 
@@ -264,15 +347,7 @@ impl ArchCtx {
             let mut p = plan.clone();
             p.label = format!("{} #{}", plan.label, r + 1);
             let m = self.measure(&p).await?;
-            let windows = vec![crate::results::Window {
-                label: "warm-up".into(),
-                start_s: 0.0,
-                end_s: plan.warmup_s,
-            }];
-            let mut run =
-                super::convert::load_run(&m.raw, &Default::default(), windows, m.resources);
-            run.breakdown = m.breakdown.map(Box::new);
-            runs.push(run);
+            runs.push(m.load_run());
         }
         Ok(runs)
     }

@@ -3,19 +3,25 @@
 //! report.
 //!
 //! # Layout
-//! - [`measure`]: one load run with actions at given times and resources sampled.
-//! - [`convert`]: the engine's results into the report's.
+//! - [`measure`]: one load run with actions at given times and resources sampled;
+//!   [`adaptive`]: points that run until precise enough, warm-up by a stationarity test.
+//! - [`convert`]: the engine's results into the report's; [`intervals`]: confidence
+//!   intervals and ms-resolution timings from the per-request log.
+//! - [`knee`]: the search for the highest rate under the SLO, apart from HTTP.
 //! - `sweep`, `fault`, `deploy`, `scale`, `noisy`, `consistency`, `resources`, `journeys`,
 //!   `steps`: one file per experiment kind.
 //! - [`machine`], [`calibrate`], [`sampler`], [`progress`]: facts, the machine-speed
 //!   reference, resource sampling, progress bars.
 
+pub mod adaptive;
 pub mod calibrate;
 mod consistency;
 pub mod convert;
 mod deploy;
 mod fault;
+pub mod intervals;
 mod journeys;
+pub mod knee;
 pub mod machine;
 pub mod measure;
 mod noisy;
@@ -65,6 +71,8 @@ pub struct ArchCtx {
     /// Every write acknowledged on this architecture, for the final reconciliation.
     pub acks: Arc<Acks>,
     pub load_cpus: Vec<usize>,
+    /// CPUs of the system under test (the machine-speed reference runs there).
+    pub sut_cpus: Vec<usize>,
     pub progress: Progress,
     /// Load runs so far (names each run's markers).
     runs: u32,
@@ -323,6 +331,7 @@ async fn run_arch(
             token,
             acks: Arc::new(Acks::default()),
             load_cpus: cpu_list(&opts.load_cpus),
+            sut_cpus: cpu_list(&opts.sut_cpus),
             progress: progress.clone(),
             runs: 0,
             nonce: uuid::Uuid::new_v4().simple().to_string()[..4].to_owned(),

@@ -42,6 +42,7 @@ pub(super) async fn run(ctx: &mut ArchCtx, n: &NoisySpec) -> anyhow::Result<Nois
         mix: mix.clone(),
         steps: Vec::new(),
         bucket_s: 1.0,
+        adaptive: None,
     };
     let windows = || {
         vec![Window {
@@ -54,7 +55,11 @@ pub(super) async fn run(ctx: &mut ArchCtx, n: &NoisySpec) -> anyhow::Result<Nois
 
     let alone_plan = plan("interactive alone");
     let alone = ctx.measure(&alone_plan).await?;
-    let alone_stats = convert::group_stats(&alone.raw, &ops, warmup_s, end);
+    let stats_of = |m: &super::measure::Measured| match &m.log {
+        Some(log) => super::intervals::group(log, &ops, &[(warmup_s, end)]),
+        None => convert::group_stats(&m.raw, &ops, warmup_s, end),
+    };
+    let alone_stats = stats_of(&alone);
 
     let neighbour = ctx
         .start_beside(&neighbour_mix, n.neighbour_rate, end)
@@ -62,7 +67,7 @@ pub(super) async fn run(ctx: &mut ArchCtx, n: &NoisySpec) -> anyhow::Result<Nois
     let beside_plan = plan("interactive beside analytics");
     let beside = ctx.measure(&beside_plan).await?;
     let neighbour = neighbour.wait().await?;
-    let beside_stats = convert::group_stats(&beside.raw, &ops, warmup_s, end);
+    let beside_stats = stats_of(&beside);
 
     let ratio = if alone_stats.p99_us > 0 {
         beside_stats.p99_us as f64 / alone_stats.p99_us as f64
@@ -76,18 +81,39 @@ pub(super) async fn run(ctx: &mut ArchCtx, n: &NoisySpec) -> anyhow::Result<Nois
         beside_stats.p99_us as f64 / 1000.0,
         neighbour.ok_rate
     ));
+    // The ratio's interval from the two p99s' (the extremes of one over the other).
+    let ratio_ci = match (alone_stats.p99_ci, beside_stats.p99_ci) {
+        (Some(a), Some(b)) if a.lo > 0.0 => Some(crate::results::Ci {
+            lo: b.lo / a.hi,
+            hi: b.hi / a.lo,
+            open: b.open,
+        }),
+        _ => None,
+    };
+    let (mut run_alone, mut run_beside) = (
+        convert::load_run(
+            &alone.raw,
+            &Default::default(),
+            windows(),
+            alone.resources.clone(),
+        ),
+        convert::load_run(
+            &beside.raw,
+            &Default::default(),
+            windows(),
+            beside.resources.clone(),
+        ),
+    );
+    alone.annotate(&mut run_alone);
+    beside.annotate(&mut run_beside);
     Ok(NoisyNeighbour {
         name: n.name.clone().unwrap_or_else(|| "noisy-neighbour".into()),
         alone: alone_stats,
         beside_neighbour: beside_stats,
         neighbour_rps: neighbour.ok_rate,
         p99_ratio: ratio,
-        run_alone: convert::load_run(&alone.raw, &Default::default(), windows(), alone.resources),
-        run_beside: convert::load_run(
-            &beside.raw,
-            &Default::default(),
-            windows(),
-            beside.resources,
-        ),
+        p99_ratio_ci: ratio_ci,
+        run_alone,
+        run_beside,
     })
 }

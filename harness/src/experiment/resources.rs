@@ -16,6 +16,7 @@ pub(super) async fn run(ctx: &mut ArchCtx, r: &ResourcesSpec) -> anyhow::Result<
         mix: ctx.mix(&r.mix),
         steps: Vec::new(),
         bucket_s: 1.0,
+        adaptive: None,
     };
     let m = ctx.measure(&plan).await?;
     // The sampler covers the whole run, warm-up included: so do the requests and the time.

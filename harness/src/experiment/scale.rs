@@ -66,6 +66,7 @@ pub(super) async fn run(ctx: &mut ArchCtx, s: &ScaleSpec) -> anyhow::Result<Opti
                 mix: mix.clone(),
                 steps: Vec::new(),
                 bucket_s: 1.0,
+                adaptive: None,
             };
             let runs = ctx.measure_repeated(&plan).await?;
             let mut runs = runs.into_iter();

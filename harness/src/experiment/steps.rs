@@ -39,6 +39,7 @@ pub(super) async fn run(ctx: &mut ArchCtx, s: &StepsSpec) -> anyhow::Result<Faul
         mix,
         steps,
         bucket_s: 0.5,
+        adaptive: None,
     };
     let m = ctx.measure(&plan).await?;
     let (first, last) = (m.steps.first().cloned(), m.steps.last().cloned());
@@ -68,8 +69,7 @@ pub(super) async fn run(ctx: &mut ArchCtx, s: &StepsSpec) -> anyhow::Result<Faul
             target: targets.join(","),
             action: "steps".into(),
             method,
-            window,
-            heal_started_s: heal_started,
+            cycles: vec![(window, heal_started)],
             affected,
             unaffected,
         },

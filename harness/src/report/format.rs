@@ -92,6 +92,39 @@ pub(crate) fn value(v: f64, unit: &str) -> String {
     }
 }
 
+/// A bound of an interval in the verdict's unit, without the unit (it follows the value).
+pub(crate) fn bare(v: f64, unit: &str) -> String {
+    match unit {
+        "%" if v > 99.0 && v < 100.0 => format!("{v:.2}"),
+        "%" => format!("{v:.1}"),
+        "requests" => format!("{v:.1}"),
+        _ => sig3(v),
+    }
+}
+
+/// A latency in µs with its interval: `12.3 ms [11.0–14.1]` (`+` when open above).
+pub(crate) fn us_ci(v: u64, ci: Option<crate::results::Ci>) -> String {
+    match ci {
+        None => us(v),
+        Some(c) => {
+            let scale = if v < 1000 {
+                1.0
+            } else if v < 1_000_000 {
+                1e3
+            } else {
+                1e6
+            };
+            format!(
+                "{} [{}–{}{}]",
+                us(v),
+                sig3(c.lo / scale),
+                sig3(c.hi / scale),
+                if c.open { "+" } else { "" }
+            )
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,9 +61,7 @@ pub enum LoadError {
     },
     #[error("{0} is not a crm-bench results file (no \"schema\" field)")]
     NotResults(PathBuf),
-    #[error(
-        "{path} has schema \"{found}\"; this crm-bench reads \"{SCHEMA}\" and \"crm-bench/results/v1\""
-    )]
+    #[error("{path} has schema \"{found}\"; this crm-bench reads \"{}\" or \"{SCHEMA}\"", READABLE[0])]
     Schema { path: PathBuf, found: String },
     #[error("{path} does not match schema {SCHEMA}: {source}")]
     Invalid {
@@ -115,6 +113,8 @@ pub fn load(path: &Path) -> Result<Results, LoadError> {
 pub fn write(dir: &Path, results: &Results) -> anyhow::Result<Written> {
     std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
     let mut results = results.clone();
+    // What is written is this build's layout, whatever version it was read from.
+    results.schema = SCHEMA.to_owned();
     if results.verdicts.is_empty() {
         results.verdicts = verdicts(&results.runs);
     }

@@ -14,15 +14,20 @@ use crate::topology::{Arch, RuntimeKind};
 
 pub mod breakdown;
 mod machine;
+mod precision;
 
 pub use breakdown::Breakdown;
 pub use machine::{Calibration, Machine, median};
+pub use precision::{Ci, DeployCycle, FaultCycle, Knee, LatencyCis, PointInfo, Repeated};
 
 /// The schema id written into every results.json; bump the version on incompatible changes.
-/// v2 added the per-hop breakdown of traced load runs ([`LoadRun::breakdown`]).
+/// v2 added the per-hop breakdown of traced load runs ([`LoadRun::breakdown`]), confidence
+/// intervals and how each point was measured (all optional).
 pub const SCHEMA: &str = "crm-bench/results/v2";
-/// Older schemas this crm-bench still reads (every v2 field they lack is optional).
-pub const READABLE: &[&str] = &["crm-bench/results/v1", SCHEMA];
+
+/// Schemas this build reads: v2 only added optional fields, so v1 files (the committed CI
+/// baseline) load as they are.
+pub const READABLE: [&str; 2] = ["crm-bench/results/v1", SCHEMA];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Results {
@@ -87,6 +92,9 @@ pub struct LatencyStats {
     pub p99_us: u64,
     pub p999_us: u64,
     pub max_us: u64,
+    /// 95% intervals of the percentiles (v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci: Option<LatencyCis>,
 }
 
 /// One operation's figures in one load run.
@@ -163,6 +171,9 @@ pub struct LoadRun {
     /// Where each operation's time went, from the run's traces (traced runs only; v2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub breakdown: Option<Box<Breakdown>>,
+    /// How it was measured (v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub point: Option<PointInfo>,
 }
 
 /// One instance's resource use over a run.
@@ -181,11 +192,19 @@ pub struct GroupStats {
     pub success_rate: f64,
     pub p50_us: u64,
     pub p99_us: u64,
+    /// 95% intervals of the success rate and p99 (v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success_ci: Option<Ci>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99_ci: Option<Ci>,
 }
 
 /// The result of one experiment on one architecture.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
+// A handful per run, built once and serialised: boxing the larger variants would only add
+// indirection to every reader.
+#[allow(clippy::large_enum_variant)]
 pub enum Experiment {
     Sweep(Sweep),
     Fault(Fault),
@@ -205,8 +224,12 @@ pub struct Sweep {
     pub slo_p99_us: u64,
     pub slo_max_error_rate: f64,
     pub points: Vec<SweepPoint>,
-    /// Highest offered rate whose point met the SLO (binary search), if any did.
+    /// Highest rate under the SLO: the knee of the monotone fit when a search ran (v2),
+    /// else the highest offered rate whose point met the SLO.
     pub max_rate_under_slo: Option<f64>,
+    /// The knee with its interval (v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub knee: Option<Knee>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -244,9 +267,16 @@ pub struct Fault {
     pub unaffected_after: GroupStats,
     /// Operations that need it, during the fault.
     pub affected_during: GroupStats,
-    /// From the end of the fault until the affected operations succeed again (every request
-    /// of a 1 s bucket); `None` if they never did within the run.
+    /// From the start of healing until the affected operations were served continuously
+    /// (v2: from the per-request log, the mean over cycles; v1: 0.5 s buckets); `None` if
+    /// they never did within the run.
     pub recovery_s: Option<f64>,
+    /// Every cycle's window and recovery (v2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cycles: Vec<FaultCycle>,
+    /// Recovery over the cycles, with its interval (v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<Repeated>,
 }
 
 /// A redeploy of one service (or the whole monolith) under load.
@@ -264,6 +294,15 @@ pub struct Deploy {
     pub failed_during: u64,
     pub run: LoadRun,
     pub window: Window,
+    /// Every redeploy of the run (v2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cycles: Vec<DeployCycle>,
+    /// Time to healthy over the redeploys, with its interval (v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthy: Option<Repeated>,
+    /// Requests failed per redeploy, with its interval (v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<Repeated>,
 }
 
 /// Throughput of N replicas of one service under a CPU quota each.
@@ -298,6 +337,9 @@ pub struct NoisyNeighbour {
     pub neighbour_rps: f64,
     /// `beside.p99 / alone.p99`.
     pub p99_ratio: f64,
+    /// Its interval, from the two p99s' intervals (v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99_ratio_ci: Option<Ci>,
     pub run_alone: LoadRun,
     pub run_beside: LoadRun,
 }
@@ -366,6 +408,11 @@ pub struct Verdict {
     pub unit: String,
     pub monolith: Option<f64>,
     pub micro: Option<f64>,
+    /// Their 95% intervals, when measured with one (v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monolith_ci: Option<Ci>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub micro_ci: Option<Ci>,
     pub lower_is_better: bool,
     /// `None` when one side was not measured or they tie within the noise.
     pub winner: Option<Arch>,

@@ -66,13 +66,19 @@ impl ExperimentSpec {
 pub struct SweepSearch {
     pub low: f64,
     pub high: f64,
-    /// Points measured by the search (after the explicit `rates`).
+    /// Points measured by the search at most (after the explicit `rates`).
     #[serde(default = "five")]
     pub iterations: u32,
+    /// The search stops early once the knee's interval is within ± this fraction of it.
+    #[serde(default = "knee_precision")]
+    pub precision: f64,
 }
 
 fn five() -> u32 {
     5
+}
+fn knee_precision() -> f64 {
+    0.05
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -176,6 +182,12 @@ pub struct FaultSpec {
     /// Fault from `at_s` (after warm-up) for `for_s` seconds; the run lasts `duration_s`.
     pub at_s: f64,
     pub for_s: f64,
+    /// The fault is applied this many times in the run (recovery gets an interval from
+    /// two or more); cycle `c` starts at `at_s + c · (for_s + gap_s)`.
+    #[serde(default = "one_cycle")]
+    pub cycles: u32,
+    /// Seconds from one healing to the next fault (default: `for_s`).
+    pub gap_s: Option<f64>,
     pub duration_s: Option<f64>,
     pub warmup_s: Option<f64>,
     pub mix: Option<BTreeMap<String, f64>>,
@@ -183,6 +195,21 @@ pub struct FaultSpec {
 
 fn delay_ms() -> u64 {
     200
+}
+fn one_cycle() -> u32 {
+    1
+}
+
+impl FaultSpec {
+    /// Seconds between the starts of two cycles.
+    pub fn period_s(&self) -> f64 {
+        self.for_s + self.gap_s.unwrap_or(self.for_s)
+    }
+
+    /// When the last cycle's fault ends, seconds after warm-up.
+    pub fn last_end_s(&self) -> f64 {
+        self.at_s + f64::from(self.cycles.max(1) - 1) * self.period_s() + self.for_s
+    }
 }
 
 /// How a service is redeployed.
@@ -207,6 +234,12 @@ pub struct DeploySpec {
     pub rate: f64,
     /// Redeploy at `at_s` (after warm-up).
     pub at_s: f64,
+    /// Redeploys in the run (time to healthy gets an interval from two or more), every
+    /// `every_s` seconds from `at_s`.
+    #[serde(default = "one_cycle")]
+    pub cycles: u32,
+    #[serde(default = "every_s")]
+    pub every_s: f64,
     pub duration_s: Option<f64>,
     pub warmup_s: Option<f64>,
     pub mix: Option<BTreeMap<String, f64>>,
@@ -214,6 +247,9 @@ pub struct DeploySpec {
 
 fn one_replica() -> u32 {
     1
+}
+fn every_s() -> f64 {
+    6.0
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

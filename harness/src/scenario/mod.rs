@@ -200,6 +200,73 @@ pub struct Load {
     /// Seed of the mix and of the arrival process.
     #[serde(default = "seed42")]
     pub seed: u64,
+    /// Points of sweeps run until precise enough (absent: each point runs `duration_s`).
+    #[serde(default)]
+    pub adaptive: Option<Adaptive>,
+    /// A point that saw more CPU steal than this share is run again once, and flagged in
+    /// the report if the second run saw as much.
+    #[serde(default = "steal_max")]
+    pub steal_max: f64,
+}
+
+/// Adaptive points (`[load.adaptive]`): each sweep point (and each probe of the knee
+/// search) runs until its p99's 95% confidence interval is within ± `precision` of it, or
+/// for `max_s`; its warm-up ends when the Mann–Kendall test finds no trend in the latency
+/// of the windows since (within `warmup_min_s`..`warmup_max_s`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Adaptive {
+    /// Target half-width of p99's interval, relative to p99 (0.10 = ±10%).
+    #[serde(default = "precision")]
+    pub precision: f64,
+    /// Measured at least this long after the warm-up, seconds.
+    #[serde(default = "adaptive_min_s")]
+    pub min_s: f64,
+    /// Measured at most this long after the warm-up (the per-point time cap), seconds.
+    #[serde(default = "adaptive_max_s")]
+    pub max_s: f64,
+    /// The warm-up lasts at least this long, seconds.
+    #[serde(default = "warmup_min_s")]
+    pub warmup_min_s: f64,
+    /// The warm-up ends here at the latest (the point is then flagged as not stationary).
+    #[serde(default = "warmup_max_s")]
+    pub warmup_max_s: f64,
+}
+
+/// The regression guard's and the paper's default: ±10% on p99.
+pub const DEFAULT_PRECISION: f64 = 0.10;
+
+fn precision() -> f64 {
+    DEFAULT_PRECISION
+}
+fn adaptive_min_s() -> f64 {
+    4.0
+}
+fn adaptive_max_s() -> f64 {
+    20.0
+}
+fn warmup_min_s() -> f64 {
+    1.0
+}
+fn warmup_max_s() -> f64 {
+    6.0
+}
+/// Steal on this shared machine is never zero (0.1–6% over an hour); a tenth of the CPU
+/// taken is heavy.
+fn steal_max() -> f64 {
+    0.10
+}
+
+impl Default for Adaptive {
+    fn default() -> Self {
+        Adaptive {
+            precision: precision(),
+            min_s: adaptive_min_s(),
+            max_s: adaptive_max_s(),
+            warmup_min_s: warmup_min_s(),
+            warmup_max_s: warmup_max_s(),
+        }
+    }
 }
 
 fn poisson() -> Arrival {
@@ -230,6 +297,8 @@ impl Default for Load {
             warmup_s: warmup_s(),
             duration_s: duration_s(),
             seed: seed42(),
+            adaptive: None,
+            steal_max: steal_max(),
         }
     }
 }
@@ -280,6 +349,21 @@ impl Scenario {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("read the scenario {}", path.display()))?;
         Scenario::parse(&text, &path.display().to_string())
+    }
+
+    /// The scenario at another precision (`--precision`): adaptive points with p99's
+    /// interval within ± `precision`, their time cap scaled by the square of the change (an
+    /// interval narrows with the square root of the samples), at most tenfold.
+    pub fn with_precision(mut self, precision: f64) -> anyhow::Result<Scenario> {
+        anyhow::ensure!(
+            precision.is_finite() && precision > 0.0 && precision < 1.0,
+            "--precision must be a fraction in (0, 1) such as 0.1 (±10%), got {precision}"
+        );
+        let a = self.load.adaptive.get_or_insert_with(Adaptive::default);
+        let scale = (a.precision / precision).powi(2).clamp(0.1, 10.0);
+        a.max_s = (a.max_s * scale).max(a.min_s);
+        a.precision = precision;
+        Ok(self)
     }
 
     /// The mix in force: the scenario's, or the default.

@@ -159,3 +159,51 @@ fn tracing_is_off_unless_asked_and_its_ratio_must_be_a_share() {
     let e = err(&format!("{GOOD}\n[tracing]\nratio = 0.5\n"));
     assert!(e.contains("ratio"), "{e}");
 }
+
+#[test]
+fn precision_keys_are_checked_with_their_paths() {
+    let e = err(r#"
+name = "t"
+[load]
+steal_max = 2
+[load.adaptive]
+precision = 0
+min_s = 5
+max_s = 3
+[[experiment]]
+kind = "sweep"
+rates = [10]
+search = { low = 10, high = 20, precision = 1.5 }
+[[experiment]]
+kind = "fault"
+target = "analytics"
+action = "kill"
+rate = 10
+at_s = 1
+for_s = 2
+cycles = 3
+duration_s = 8
+"#);
+    for needle in [
+        "load.steal_max: must be a share",
+        "load.adaptive.precision: must be a fraction",
+        "load.adaptive.max_s: must be at least min_s",
+        "experiment[0].search.precision",
+        "experiment[1].cycles: 3 cycles end at 11 s",
+    ] {
+        assert!(e.contains(needle), "missing {needle:?} in:\n{e}");
+    }
+    let e = err("name = \"t\"\n[load.adaptive]\nprecison = 0.1\n");
+    assert!(e.contains("precison") && e.contains("line 3"), "{e}");
+}
+
+#[test]
+fn the_precision_knob_tightens_the_target_and_lengthens_the_cap() {
+    let s = Scenario::parse("name = \"t\"\n", "s.toml").unwrap();
+    assert!(s.load.adaptive.is_none());
+    let s = s.with_precision(0.05).unwrap();
+    let a = s.load.adaptive.clone().unwrap();
+    assert_eq!(a.precision, 0.05);
+    assert_eq!(a.max_s, Adaptive::default().max_s * 4.0);
+    assert!(s.with_precision(0.0).is_err());
+}

@@ -136,6 +136,31 @@ impl Scenario {
         });
         p.warmup(Some(l.warmup_s), "load.warmup_s");
         p.duration(Some(l.duration_s), "load.duration_s");
+        p.check((0.0..=1.0).contains(&l.steal_max), "load.steal_max", || {
+            format!("must be a share in [0, 1], got {}", l.steal_max)
+        });
+        if let Some(a) = &l.adaptive {
+            p.check(
+                a.precision > 0.0 && a.precision < 1.0,
+                "load.adaptive.precision",
+                || {
+                    format!(
+                        "must be a fraction in (0, 1) such as 0.1, got {}",
+                        a.precision
+                    )
+                },
+            );
+            p.duration(Some(a.min_s), "load.adaptive.min_s");
+            p.check(a.max_s >= a.min_s, "load.adaptive.max_s", || {
+                format!("must be at least min_s ({}), got {}", a.min_s, a.max_s)
+            });
+            p.warmup(Some(a.warmup_min_s), "load.adaptive.warmup_min_s");
+            p.check(
+                a.warmup_max_s >= a.warmup_min_s,
+                "load.adaptive.warmup_max_s",
+                || format!("must be at least warmup_min_s ({})", a.warmup_min_s),
+            );
+        }
         for (i, step) in l.profile.iter().enumerate() {
             let path = format!("load.profile[{i}]");
             p.check(
@@ -190,6 +215,11 @@ impl Scenario {
                         &format!("{at}.search.iterations"),
                         || "must be 1 to 20".into(),
                     );
+                    p.check(
+                        search.precision > 0.0 && search.precision < 1.0,
+                        &format!("{at}.search.precision"),
+                        || "must be a fraction in (0, 1) such as 0.05".into(),
+                    );
                 }
                 p.duration(s.duration_s, &format!("{at}.duration_s"));
                 p.warmup(s.warmup_s, &format!("{at}.warmup_s"));
@@ -218,6 +248,21 @@ impl Scenario {
                     format!(
                         "the fault (at_s {} + for_s {}) must end before the run does ({d} s), so recovery can be seen",
                         f.at_s, f.for_s
+                    )
+                });
+                p.check(
+                    (1..=20).contains(&f.cycles),
+                    &format!("{at}.cycles"),
+                    || format!("must be 1 to 20, got {}", f.cycles),
+                );
+                if let Some(g) = f.gap_s {
+                    p.positive(g, &format!("{at}.gap_s"));
+                }
+                p.check(f.last_end_s() < d, &format!("{at}.cycles"), || {
+                    format!(
+                        "{} cycles end at {} s, after the run ({d} s)",
+                        f.cycles,
+                        f.last_end_s()
                     )
                 });
                 if matches!(f.action, Action::Slow | Action::SlowQuery) {
@@ -251,6 +296,18 @@ impl Scenario {
                     d.at_s >= 0.0 && d.at_s < duration_of(d.duration_s),
                     &format!("{at}.at_s"),
                     || "must fall within the run".into(),
+                );
+                p.check(
+                    (1..=20).contains(&d.cycles),
+                    &format!("{at}.cycles"),
+                    || format!("must be 1 to 20, got {}", d.cycles),
+                );
+                p.positive(d.every_s, &format!("{at}.every_s"));
+                let last = d.at_s + f64::from(d.cycles.max(1) - 1) * d.every_s;
+                p.check(
+                    last < duration_of(d.duration_s),
+                    &format!("{at}.cycles"),
+                    || format!("the last redeploy (at {last} s) must fall within the run"),
                 );
                 p.duration(d.duration_s, &format!("{at}.duration_s"));
                 p.warmup(d.warmup_s, &format!("{at}.warmup_s"));

@@ -29,6 +29,7 @@ pub use handle::{Progress, RunHandle, RunStart};
 
 use crate::op::Workload;
 use crate::record::Recorder;
+use crate::reqlog::{self, LogReader};
 use crate::results::{self, RunConfig, RunMeta, RunResults};
 use crate::schedule::Schedule;
 use crate::serde_secs;
@@ -65,6 +66,10 @@ pub struct OpenLoopConfig {
     /// Share of requests to trace (see [`crate::trace`]); `None`: no `traceparent` is sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_ratio: Option<f64>,
+    /// Keep a per-request log of up to this many records (16 bytes each), read through
+    /// [`LoadRun::take_log`]; 0 (the default) keeps none.
+    #[serde(default)]
+    pub request_log: usize,
 }
 
 impl OpenLoopConfig {
@@ -81,6 +86,7 @@ impl OpenLoopConfig {
             seed: 0,
             cpus: Vec::new(),
             trace_ratio: None,
+            request_log: 0,
         }
     }
 }
@@ -135,6 +141,7 @@ pub struct LoadRun {
     start: RunStart,
     planned_end: Duration,
     finished: bool,
+    log: Option<LogReader>,
     /// Kept so the workers' start signal stays open for the run's life.
     _start: watch::Sender<Option<Instant>>,
 }
@@ -148,6 +155,13 @@ impl LoadRun {
     /// The run's t = 0.
     pub fn started(&self) -> RunStart {
         self.start
+    }
+
+    /// The reader of the per-request log, if the run keeps one (once: later calls get
+    /// `None`). Poll it while the run goes on; [`LogReader::finish`] it after
+    /// [`wait`](Self::wait).
+    pub fn take_log(&mut self) -> Option<LogReader> {
+        self.log.take()
     }
 
     /// Waits for the end of the run (planned, or after a stop) and returns its results.
@@ -225,6 +239,7 @@ pub async fn start_open_loop(
         seed: config.seed,
         cpus: config.cpus.clone(),
         trace_ratio: config.trace_ratio,
+        request_log: config.request_log,
     };
     let schedule = config.schedule.clone();
     let drain = config.drain;
@@ -260,6 +275,7 @@ pub async fn start_saturation(
         seed: config.seed,
         cpus: config.cpus.clone(),
         trace_ratio: None,
+        request_log: 0,
     };
     launch(
         target,
@@ -324,6 +340,8 @@ struct Common {
     seed: u64,
     cpus: Vec<usize>,
     trace_ratio: Option<f64>,
+    /// Records of the per-request log; 0: none.
+    request_log: usize,
 }
 
 async fn launch(
@@ -337,7 +355,13 @@ async fn launch(
     let (start_tx, start_rx) = watch::channel(None);
     let mut ready = Vec::with_capacity(common.workers);
     let mut reports = Vec::with_capacity(common.workers);
-    for index in 0..common.workers {
+    let (writers, log) = if common.request_log > 0 {
+        let (w, r) = reqlog::channel_for(common.workers, common.request_log);
+        (w.into_iter().map(Some).collect(), Some(r))
+    } else {
+        ((0..common.workers).map(|_| None).collect::<Vec<_>>(), None)
+    };
+    for (index, log) in writers.into_iter().enumerate() {
         let connections = common.connections / common.workers
             + usize::from(index < common.connections % common.workers);
         let plan = WorkerPlan {
@@ -355,6 +379,7 @@ async fn launch(
             target: target.clone(),
             workload: workload.clone(),
             shared: shared.clone(),
+            log,
         };
         let (ready_tx, ready_rx) = oneshot::channel();
         reports.push(worker::spawn(plan, ready_tx, start_rx.clone())?);
@@ -381,6 +406,7 @@ async fn launch(
         start,
         planned_end: common.end,
         finished: false,
+        log,
         _start: start_tx,
     })
 }

@@ -22,6 +22,7 @@ use super::timer::{Clock, PreciseTimer};
 use crate::LoadError;
 use crate::op::{Outcome, Workload, WorkloadRng};
 use crate::record::{Recorder, Sample};
+use crate::reqlog::{LogWriter, NOT_SENT_OP, RequestRecord};
 use crate::schedule::{Arrivals, Schedule};
 use crate::target::Target;
 use crate::trace::{Sampler, TRACEPARENT};
@@ -52,6 +53,8 @@ pub(crate) struct WorkerPlan {
     pub(crate) target: Target,
     pub(crate) workload: Arc<dyn Workload>,
     pub(crate) shared: Arc<Shared>,
+    /// This worker's side of the per-request log, when the run keeps one.
+    pub(crate) log: Option<LogWriter>,
 }
 
 /// A worker's recorder, or why it failed.
@@ -118,6 +121,7 @@ struct Ctx {
     source: Source,
     rng: RefCell<WorkloadRng>,
     recorder: RefCell<Recorder>,
+    log: RefCell<Option<LogWriter>>,
     stopped: Cell<bool>,
     /// End of the run from its start: no arrival at or after it is sent.
     end: Cell<Duration>,
@@ -177,10 +181,38 @@ impl Ctx {
             responded: outcome.result.is_ok(),
             error,
         };
+        if let Some(log) = self.log.borrow_mut().as_mut() {
+            let record = RequestRecord::new(
+                sample.intended,
+                sample.corrected,
+                sent.saturating_duration_since(intended),
+                log.op(&op.name),
+                match &outcome.result {
+                    Ok(r) => Ok(r.status.as_u16()),
+                    Err(class) => Err(*class),
+                },
+            );
+            log.push(record, outcome.done);
+        }
         let mut recorder = self.recorder.borrow_mut();
         recorder.record(&op.name, sample);
         if let Some(trace) = traced {
             recorder.record_traced(&op.name, trace, sample);
+        }
+    }
+
+    /// Counts an arrival due at `at` that was never sent (and logs it).
+    fn not_sent(&self, at: Duration) {
+        self.recorder.borrow_mut().record_not_sent(at);
+        if let Some(log) = self.log.borrow_mut().as_mut() {
+            let r = RequestRecord::new(
+                at,
+                Duration::ZERO,
+                Duration::ZERO,
+                NOT_SENT_OP,
+                Err(crate::ErrorClass::NotSent),
+            );
+            log.push(r, Instant::now());
         }
     }
 }
@@ -245,6 +277,7 @@ async fn run(
         source,
         rng: RefCell::new(rng),
         recorder: RefCell::new(Recorder::new(plan.warmup, plan.end, plan.bucket)),
+        log: RefCell::new(plan.log),
         stopped: Cell::new(false),
         end: Cell::new(plan.end),
         drain_deadline: Cell::new(start + plan.end + drain),
@@ -284,13 +317,15 @@ async fn run(
     // Arrivals due before the end that no connection got to.
     if let Source::Open(arrivals) = &ctx.source {
         let end = ctx.end.get();
-        let mut recorder = ctx.recorder.borrow_mut();
         for a in arrivals.borrow_mut().by_ref() {
             if a.at >= end {
                 break;
             }
-            recorder.record_not_sent(a.at);
+            ctx.not_sent(a.at);
         }
+    }
+    if let Some(log) = ctx.log.borrow_mut().as_mut() {
+        log.flush(Instant::now());
     }
     let recorder = ctx.recorder.borrow().clone();
     Ok(recorder)
@@ -318,7 +353,7 @@ async fn connection_loop(ctx: Rc<Ctx>, mut conn: Connection, timer: Rc<PreciseTi
                 }
             }
             if Instant::now() > ctx.drain_deadline.get() {
-                ctx.recorder.borrow_mut().record_not_sent(arrival.at);
+                ctx.not_sent(arrival.at);
                 break;
             }
             ctx.send(&mut conn, arrival.seq, Some(intended)).await;

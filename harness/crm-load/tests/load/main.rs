@@ -9,6 +9,7 @@ mod errors;
 mod framing;
 mod journeys;
 mod omission;
+mod reqlog;
 mod stop;
 mod trace;
 

@@ -49,6 +49,8 @@ struct State {
     counts: Counts,
     /// `/ok` requests arriving in [from, until) are held for `delay` first.
     stall: Mutex<Option<(Instant, Instant, Duration)>>,
+    /// The tasks serving accepted connections, so that killing the server closes them too.
+    conns: Mutex<Vec<tokio::task::AbortHandle>>,
 }
 
 /// A running server; aborted on drop.
@@ -90,9 +92,19 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// Dies as a killed process would: stops listening and drops every open connection.
+    pub(crate) fn kill(&self) {
+        self.accept.abort();
+        for c in self.state.conns.lock().unwrap().drain(..) {
+            c.abort();
+        }
+    }
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
-        self.accept.abort();
+        self.kill();
     }
 }
 
@@ -103,13 +115,14 @@ async fn serve(listener: TcpListener, state: Arc<State>) {
         };
         let _ = stream.set_nodelay(true);
         state.counts.connections.fetch_add(1, Ordering::SeqCst);
-        let state = state.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |req| handle(state.clone(), req));
+        let task_state = state.clone();
+        let task = tokio::spawn(async move {
+            let service = service_fn(move |req| handle(task_state.clone(), req));
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
+        state.conns.lock().unwrap().push(task.abort_handle());
     }
 }
 

@@ -1,13 +1,34 @@
 //! Sections of the experiments that break something under load: faults and redeploys.
 
-use crate::results::{GroupStats, Results};
+use crate::results::{GroupStats, LoadRun, Repeated, Results};
 
 use super::super::doc::{Doc, Table};
 use super::super::figure::timeline_file;
-use super::super::format::{self, pct, secs, us};
+use super::super::format::{self, pct, secs};
 use super::super::pick::{self, ARCHS};
 use super::super::style::arch_label;
 use super::load::not_measured_row;
+
+/// CPU steal this heavy during a run is said beside its figures (sweep points are re-run).
+const HEAVY_STEAL: f64 = 0.10;
+
+/// A warning for each architecture whose run of this experiment saw heavy CPU steal.
+fn steal_warnings(doc: &mut Doc, runs: [(crate::topology::Arch, Option<&LoadRun>); 2]) {
+    for (arch, run) in runs {
+        if let Some(steal) = run
+            .and_then(|r| r.point.as_ref())
+            .and_then(|p| p.cpu_steal)
+            .filter(|s| *s > HEAVY_STEAL)
+        {
+            doc.warn(format!(
+                "{}: the hypervisor stole {} of the CPU time during this run; its timings \
+                 carry that.",
+                arch_label(arch),
+                pct(steal)
+            ));
+        }
+    }
+}
 
 fn success(g: &GroupStats) -> String {
     if g.requests == 0 {
@@ -21,7 +42,22 @@ fn p99(g: &GroupStats) -> String {
     if g.requests == 0 {
         "—".to_owned()
     } else {
-        us(g.p99_us)
+        format::us_ci(g.p99_us, g.p99_ci)
+    }
+}
+
+/// Seconds to the millisecond, with the interval over the cycles and their count:
+/// `0.412 s [0.390–0.440], 3 cycles`.
+fn repeated_secs(r: &Repeated) -> String {
+    let n = r.values.len();
+    match r.ci {
+        Some(c) => format!(
+            "{:.3} s [{:.3}–{:.3}], {n} cycles",
+            r.mean,
+            c.lo.max(0.0),
+            c.hi
+        ),
+        None => format!("{:.3} s (1 cycle: no interval)", r.mean),
     }
 }
 
@@ -33,8 +69,11 @@ pub(super) fn faults(doc: &mut Doc, results: &Results) {
     doc.h(2, "Fault tolerance (blast radius)");
     doc.p(
         "Unaffected operations do not need the broken part; their success and p99 before, \
-         during and after the fault show how far the failure spread. Recovery: from the end of \
-         the fault until the affected operations succeed again for a whole 1 s bucket.",
+         during and after the fault show how far the failure spread (p99 with its 95% \
+         interval). Recovery: from the start of healing until the affected operations were \
+         served continuously — the first served request after the last failed one, from the \
+         per-request log — averaged over the fault's cycles with a Student's t interval \
+         (reports of schema v1: 0.5 s buckets).",
     );
     for pair in &pairs {
         doc.h(3, format!("Fault: {}", pair.name));
@@ -69,8 +108,11 @@ pub(super) fn faults(doc: &mut Doc, results: &Results) {
                     .join(" / "),
                     success(&f.affected_during),
                     p99(&f.affected_during),
-                    f.recovery_s
-                        .map_or_else(|| "never, within the run".to_owned(), secs),
+                    match (&f.recovery, f.recovery_s) {
+                        (Some(r), _) => repeated_secs(r),
+                        (None, Some(r)) => secs(r),
+                        (None, None) => "never, within the run".to_owned(),
+                    },
                 ],
                 None => not_measured_row(arch, 7),
             };
@@ -93,6 +135,7 @@ pub(super) fn faults(doc: &mut Doc, results: &Results) {
             })
             .collect();
         doc.list(groups);
+        steal_warnings(doc, ARCHS.map(|a| (a, pair.get(a).map(|f| &f.run))));
         doc.figure(timeline_file(&pair.name));
     }
 }
@@ -131,9 +174,23 @@ pub(super) fn deploys(doc: &mut Doc, results: &Results) {
                     } else {
                         format!("{} of {} ({} replicas)", d.mode, d.service, d.replicas)
                     },
-                    secs(d.time_to_healthy_s),
+                    d.healthy
+                        .as_ref()
+                        .map_or_else(|| secs(d.time_to_healthy_s), repeated_secs),
                     d.requests_during.to_string(),
-                    d.failed_during.to_string(),
+                    match &d.failed {
+                        Some(f) if f.values.len() > 1 => format!(
+                            "{} ({} per redeploy{})",
+                            d.failed_during,
+                            format::sig3(f.mean),
+                            f.ci.map_or(String::new(), |c| format!(
+                                " [{}–{}]",
+                                format::sig3(c.lo.max(0.0)),
+                                format::sig3(c.hi)
+                            ))
+                        ),
+                        _ => d.failed_during.to_string(),
+                    },
                     if d.requests_during == 0 {
                         "no requests".to_owned()
                     } else {
@@ -145,6 +202,7 @@ pub(super) fn deploys(doc: &mut Doc, results: &Results) {
             t.row(row);
         }
         doc.table(t);
+        steal_warnings(doc, ARCHS.map(|a| (a, pair.get(a).map(|d| &d.run))));
         doc.figure(timeline_file(&pair.name));
     }
 }

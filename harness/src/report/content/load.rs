@@ -17,6 +17,17 @@ pub(super) fn sweeps(doc: &mut Doc, results: &Results, notes: &mut Vec<String>) 
         return;
     }
     doc.h(2, "Response time and throughput (sweeps)");
+    doc.p(
+        "Percentiles carry 95% confidence intervals (order statistics, widened by batch means \
+         over ten time slices of the point when its latencies are correlated; `+`: too few \
+         samples above to bound it). measured: seconds after the warm-up (ended by a \
+         Mann–Kendall stationarity test for adaptive points); stop: `precise` when p99's \
+         interval reached the target half-width, `time cap` when the point ran out of time, \
+         `fixed` for a fixed-length point, `!` flagged (see the notes); steal: CPU time the \
+         hypervisor took during the point; speed: the machine-speed reference taken just \
+         before the point (speed index ÷ 1000: compare points with each other and with the \
+         run's reference in the machine table).",
+    );
     for (i, pair) in pairs.iter().enumerate() {
         doc.h(3, format!("Sweep: {}", pair.name));
         for arch in ARCHS {
@@ -24,17 +35,53 @@ pub(super) fn sweeps(doc: &mut Doc, results: &Results, notes: &mut Vec<String>) 
                 doc.p(format!("{}: {}.", arch_label(arch), format::NOT_MEASURED));
                 continue;
             };
+            let knee = match (&s.knee, s.max_rate_under_slo) {
+                (Some(k), Some(r)) => format!(
+                    "{} (95% interval {}–{}{}; {})",
+                    rps(r),
+                    format::sig3(k.ci.lo),
+                    format::sig3(k.ci.hi),
+                    if k.ci.open {
+                        "+, not shown to miss it at any tested rate"
+                    } else {
+                        ""
+                    },
+                    k.method
+                ),
+                (_, Some(r)) => rps(r),
+                (_, None) => "none of the tested rates".to_owned(),
+            };
             doc.p(format!(
-                "{}: max rate under the SLO (p99 ≤ {}, errors ≤ {}): {}.",
+                "{}: max rate under the SLO (p99 ≤ {}, errors ≤ {}): {knee}.",
                 arch_label(arch),
                 us(s.slo_p99_us),
                 pct(s.slo_max_error_rate),
-                s.max_rate_under_slo
-                    .map_or_else(|| "none of the tested rates".to_owned(), rps)
             ));
             doc.table(sweep_table(s));
             for p in &s.points {
-                if p.run.duration_s < SHORT_RUN_S {
+                if let Some(flag) = p.run.point.as_ref().and_then(|i| i.flag.clone()) {
+                    notes.push(format!(
+                        "{} sweep {} at {}: {flag}.",
+                        arch_label(arch),
+                        s.name,
+                        rps(p.offered_rps)
+                    ));
+                }
+                if p.run
+                    .point
+                    .as_ref()
+                    .is_some_and(|i| i.adaptive && !i.warmup_stationary)
+                {
+                    notes.push(format!(
+                        "{} sweep {} at {}: no stationary stretch was found within the warm-up's \
+                         cap; measured from the cap on.",
+                        arch_label(arch),
+                        s.name,
+                        rps(p.offered_rps)
+                    ));
+                }
+                let adaptive = p.run.point.as_ref().is_some_and(|i| i.adaptive);
+                if !adaptive && p.run.duration_s < SHORT_RUN_S {
                     notes.push(format!(
                         "{} sweep {} at {}: measured for only {} (under {} s is not trusted).",
                         arch_label(arch),
@@ -57,31 +104,57 @@ fn sweep_table(s: &Sweep) -> Table {
     let mut t = Table::new(&[
         "offered",
         "achieved",
-        "p50",
-        "p90",
-        "p99",
+        "p50 [95% interval]",
+        "p99 [95% interval]",
         "p99.9",
         "p99 uncorrected",
         "errors",
         "SLO",
+        "measured",
+        "samples",
+        "stop",
+        "steal",
+        "speed",
         "runs",
     ])
-    .text_column(8);
+    .text_column(7)
+    .text_column(10);
     for p in &s.points {
+        let ci = p.latency.ci.as_ref();
+        let info = p.run.point.as_ref();
         t.row(vec![
             rps(p.offered_rps),
             rps(p.achieved_rps),
-            us(p.latency.p50_us),
-            us(p.latency.p90_us),
-            us(p.latency.p99_us),
-            us(p.latency.p999_us),
+            format::us_ci(p.latency.p50_us, ci.and_then(|c| c.p50)),
+            format::us_ci(p.latency.p99_us, ci.and_then(|c| c.p99)),
+            format::us_ci(p.latency.p999_us, ci.and_then(|c| c.p999)),
             us(p.run.total.uncorrected.p99_us),
             pct(p.error_rate),
             if p.meets_slo { "met" } else { "missed" }.to_owned(),
+            format::secs(p.run.duration_s),
+            p.latency.count.to_string(),
+            info.map_or_else(|| "fixed".to_owned(), stop_text),
+            info.and_then(|i| i.cpu_steal)
+                .map_or_else(|| "—".to_owned(), pct),
+            info.and_then(|i| i.speed)
+                .map_or_else(|| "—".to_owned(), |v| format::sig3(v / 1000.0)),
             (1 + p.repeats.len()).to_string(),
         ]);
     }
     t
+}
+
+/// How a point ended: `precise (±8.1%)`, `time cap (±14%)`, `fixed (±22%)`, with `!` when
+/// flagged.
+fn stop_text(i: &crate::results::PointInfo) -> String {
+    let h = i
+        .p99_precision
+        .filter(|h| h.is_finite())
+        .map_or(String::new(), |h| {
+            format!(" (±{}%)", format::sig3(h * 100.0))
+        });
+    let flag = if i.flag.is_some() { " !" } else { "" };
+    format!("{}{h}{flag}", i.stop)
 }
 
 pub(super) fn scales(doc: &mut Doc, results: &Results) {

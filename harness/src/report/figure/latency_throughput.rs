@@ -1,5 +1,6 @@
 //! Latency against achieved throughput, both architectures on one chart: p99 solid with
-//! markers (hollow where the point missed the SLO), p50 dashed, and the SLO as a line.
+//! markers (hollow where the point missed the SLO), p50 dashed, each with its 95% interval as
+//! an error bar, and the SLO as a line.
 
 use crate::results::{Results, Sweep};
 
@@ -38,8 +39,20 @@ fn figure(name: &str, sweeps: &[(crate::topology::Arch, &Sweep)], file: String) 
     let slo = sweeps.first().map(|(_, s)| ms(s.slo_p99_us))?;
     let points = || sweeps.iter().flat_map(|(_, s)| s.points.iter());
     let x_max = points().map(|p| p.achieved_rps).fold(0.0, f64::max);
+    let bars = |p: &crate::results::SweepPoint| -> Vec<f64> {
+        let c = p.latency.ci.as_ref();
+        [c.and_then(|c| c.p50), c.and_then(|c| c.p99)]
+            .into_iter()
+            .flatten()
+            .flat_map(|c| [c.lo / 1000.0, c.hi / 1000.0])
+            .collect()
+    };
     let (lo, hi) = points()
-        .flat_map(|p| [ms(p.latency.p50_us), ms(p.latency.p99_us)])
+        .flat_map(|p| {
+            let mut v = vec![ms(p.latency.p50_us), ms(p.latency.p99_us)];
+            v.extend(bars(p));
+            v
+        })
         .chain([slo])
         .filter(|v| *v > 0.0)
         .fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
@@ -97,6 +110,13 @@ fn figure(name: &str, sweeps: &[(crate::topology::Arch, &Sweep)], file: String) 
         );
         chart::series(&mut svg, &frame, &p99, Pen::solid(colour, 2.2));
         for p in &pts {
+            let cis = p.latency.ci.as_ref();
+            for ci in [cis.and_then(|c| c.p50), cis.and_then(|c| c.p99)]
+                .into_iter()
+                .flatten()
+            {
+                error_bar(&mut svg, &frame, p.achieved_rps, ci, colour);
+            }
             let v = ms(p.latency.p99_us);
             if frame.shows(p.achieved_rps, v) {
                 let (x, y) = frame.point(p.achieved_rps, v);
@@ -122,10 +142,40 @@ fn figure(name: &str, sweeps: &[(crate::topology::Arch, &Sweep)], file: String) 
         },
         "missed the SLO".to_owned(),
     ));
+    legend.push((
+        Key::Line {
+            colour: style::AXIS,
+            dash: None,
+        },
+        "| 95% interval".to_owned(),
+    ));
     chart::legend(&mut svg, &area, &legend, Corner::TopLeft);
     Some(Figure {
         file,
         caption: title,
         svg: svg.finish(),
     })
+}
+
+/// A vertical bar from the interval's low to its high end at `x`, capped at both ends (an
+/// arrow-less open end: no cap on top when the interval is open above).
+pub(super) fn error_bar(
+    svg: &mut Svg,
+    frame: &Frame,
+    x: f64,
+    ci: crate::results::Ci,
+    colour: &str,
+) {
+    let (lo, hi) = (ci.lo / 1000.0, ci.hi / 1000.0);
+    if !(frame.shows(x, lo) && frame.shows(x, hi)) {
+        return;
+    }
+    let (px, y_lo) = frame.point(x, lo);
+    let (_, y_hi) = frame.point(x, hi);
+    let pen = Pen::solid(colour, 1.2);
+    svg.line(px, y_lo, px, y_hi, pen);
+    svg.line(px - 3.0, y_lo, px + 3.0, y_lo, pen);
+    if !ci.open {
+        svg.line(px - 3.0, y_hi, px + 3.0, y_hi, pen);
+    }
 }

@@ -1,6 +1,7 @@
 //! Percentile spectrum: corrected latency against percentile on the `1/(1-p)` axis, both
 //! architectures at the rate their response times are compared at, and each at its highest
-//! offered rate (dashed) to show the tail under the heaviest load.
+//! offered rate (dashed) to show the tail under the heaviest load. The solid lines carry
+//! their p50, p90, p99 and p99.9 95% intervals as error bars.
 
 use crate::results::{Results, SweepPoint};
 
@@ -109,6 +110,18 @@ pub(super) fn figure(results: &Results) -> Option<Figure> {
             if *dashed { " (highest rate)" } else { "" }
         );
         legend.push((Key::Line { colour, dash }, label));
+        if !*dashed && let Some(cis) = &point.run.total.corrected.ci {
+            for (p, ci) in [
+                (50.0, cis.p50),
+                (90.0, cis.p90),
+                (99.0, cis.p99),
+                (99.9, cis.p999),
+            ] {
+                if let Some(ci) = ci {
+                    super::latency_throughput::error_bar(&mut svg, &frame, p, ci, colour);
+                }
+            }
+        }
     }
     chart::legend(&mut svg, &area, &legend, Corner::BottomRight);
     Some(Figure {

@@ -12,14 +12,23 @@ pub(super) fn fault_tolerance(runs: &[ArchRun]) -> Vec<Verdict> {
     let mut out = Vec::new();
     for pair in pairs(runs, pick::faults, |f| &f.name) {
         let note = both(&pair, |f| f.method.clone());
-        let during = |f: &crate::results::Fault, v: f64| {
+        let during = |f: &crate::results::Fault, v: f64, ci: Option<crate::results::Ci>| {
             if f.unaffected_during.requests == 0 {
                 Side::Failed("sent no unaffected requests during the fault")
             } else {
-                Side::Value(v)
+                Side::of(v, ci)
             }
         };
-        let success = |x| side(x, |f| during(f, f.unaffected_during.success_rate * 100.0));
+        let success = |x| {
+            side(x, |f: &crate::results::Fault| {
+                let u = &f.unaffected_during;
+                during(
+                    f,
+                    u.success_rate * 100.0,
+                    u.success_ci.map(|c| c.scaled(100.0)),
+                )
+            })
+        };
         out.push(decide(
             Spec {
                 metric: "fault tolerance",
@@ -36,7 +45,12 @@ pub(super) fn fault_tolerance(runs: &[ArchRun]) -> Vec<Verdict> {
             success(pair.micro),
             note.clone(),
         ));
-        let p99 = |x| side(x, |f| during(f, ms(f.unaffected_during.p99_us)));
+        let p99 = |x| {
+            side(x, |f: &crate::results::Fault| {
+                let u = &f.unaffected_during;
+                during(f, ms(u.p99_us), u.p99_ci.map(|c| c.scaled(1e-3)))
+            })
+        };
         out.push(decide(
             Spec {
                 metric: "fault tolerance",
@@ -56,7 +70,9 @@ pub(super) fn fault_tolerance(runs: &[ArchRun]) -> Vec<Verdict> {
         let recovery = |x| {
             side(x, |f: &crate::results::Fault| {
                 f.recovery_s
-                    .map_or(Side::Failed("never recovered within the run"), Side::Value)
+                    .map_or(Side::Failed("never recovered within the run"), |r| {
+                        Side::of(r, f.recovery.as_ref().and_then(|x| x.ci))
+                    })
             })
         };
         out.push(decide(
@@ -66,7 +82,17 @@ pub(super) fn fault_tolerance(runs: &[ArchRun]) -> Vec<Verdict> {
                 unit: "s",
                 short: "recovery time",
                 lower_is_better: true,
-                floor: 1.0,
+                // Timed from the request log to the request (v2); v1's 0.5 s buckets could
+                // not tell apart less than a second.
+                floor: if pair
+                    .monolith
+                    .or(pair.micro)
+                    .is_some_and(|f| !f.cycles.is_empty())
+                {
+                    0.01
+                } else {
+                    1.0
+                },
             },
             recovery(pair.monolith),
             recovery(pair.micro),
@@ -76,7 +102,7 @@ pub(super) fn fault_tolerance(runs: &[ArchRun]) -> Vec<Verdict> {
     for pair in pairs(runs, pick::noisy, |n| &n.name) {
         let s = |x| {
             side(x, |n: &crate::results::NoisyNeighbour| {
-                Side::Value(n.p99_ratio)
+                Side::of(n.p99_ratio, n.p99_ratio_ci)
             })
         };
         out.push(decide(
@@ -162,8 +188,9 @@ pub(super) fn deployment(runs: &[ArchRun]) -> Vec<Verdict> {
             }
         });
         let healthy = |x| {
-            side(x, |d: &crate::results::Deploy| {
-                Side::Value(d.time_to_healthy_s)
+            side(x, |d: &crate::results::Deploy| match &d.healthy {
+                Some(h) => Side::of(h.mean, h.ci),
+                None => Side::Value(d.time_to_healthy_s),
             })
         };
         out.push(decide(
@@ -173,15 +200,16 @@ pub(super) fn deployment(runs: &[ArchRun]) -> Vec<Verdict> {
                 unit: "s",
                 short: "time to healthy",
                 lower_is_better: true,
-                floor: 0.2,
+                floor: 0.02,
             },
             healthy(pair.monolith),
             healthy(pair.micro),
             note,
         ));
         let failed = |x| {
-            side(x, |d: &crate::results::Deploy| {
-                Side::Value(d.failed_during as f64)
+            side(x, |d: &crate::results::Deploy| match &d.failed {
+                Some(f) => Side::of(f.mean, f.ci),
+                None => Side::Value(d.failed_during as f64),
             })
         };
         out.push(decide(

@@ -4,7 +4,7 @@
 mod events;
 mod rows;
 
-use crate::results::{ArchRun, Verdict};
+use crate::results::{ArchRun, Ci, Verdict};
 use crate::topology::Arch;
 
 use super::format;
@@ -35,11 +35,16 @@ pub const RULES: &[&str] = &[
      monolith scale experiment of the same name there is no winner.",
     "Deployment: per redeploy, the time from the stop signal until healthy again and the \
      requests that failed meanwhile (lower wins).",
-    "A winner needs both sides measured. A difference within the noise band (10% of the larger \
-     value, and at least 0.1 ms, 1 req/s, 1 s of recovery, 0.2 s to healthy, 0.01 CPU-ms, \
-     2 MiB, 0.05 of efficiency or ratio, 0.1 journeys/s; success rates: 0.5 percentage points) \
-     is a tie. \"by\" compares the winner with the loser: \"N× lower/higher\" from 1.5× on, \
-     otherwise a percentage of the loser's value (success rates: percentage points).",
+    "A winner needs both sides measured. Where both figures carry a 95% confidence interval \
+     (percentiles: order statistics widened by batch means over time slices of the run; \
+     success rates likewise; the max rate under the SLO: the isotonic fit's band; recovery and \
+     redeploy timings: Student's t over the repeated cycles), a winner is named only when \
+     the two intervals do not overlap (note: \"intervals\"). Where one side has no interval, \
+     a difference within the noise band (10% of the larger value, and at least 0.1 ms, \
+     1 req/s, 10 ms of recovery (1 s in v1 reports), 20 ms to healthy, 0.01 CPU-ms, 2 MiB, 0.05 of efficiency or \
+     ratio, 0.1 journeys/s; success rates: 0.5 percentage points) is a tie (note: \"no \
+     interval\"). \"by\" compares the winner with the loser: \"N× lower/higher\" from 1.5× \
+     on, otherwise a percentage of the loser's value (success rates: percentage points).",
 ];
 
 /// Derives the verdict rows from the experiments in `runs`, metric by metric, by the rules
@@ -57,8 +62,9 @@ pub const RULES: &[&str] = &[
 ///   same name (the monolith scales only as a whole) there is no winner.
 /// - **deployment**: time to healthy and failed requests per redeploy; lower wins.
 ///
-/// A winner needs both sides measured; a difference within [`NOISE_BAND`] of the larger value
-/// (or under the unit's floor; success rates: 0.5 percentage points) is a tie.
+/// A winner needs both sides measured. With an interval on both sides, a winner only when
+/// the intervals are disjoint; otherwise a difference within [`NOISE_BAND`] of the larger
+/// value (or under the unit's floor; success rates: 0.5 percentage points) is a tie.
 pub fn verdicts(runs: &[ArchRun]) -> Vec<Verdict> {
     let mut out = Vec::new();
     out.extend(rows::response_time(runs));
@@ -73,12 +79,21 @@ pub fn verdicts(runs: &[ArchRun]) -> Vec<Verdict> {
 /// A verdict's figure for one architecture as a table shows it: the value in its unit,
 /// `not measured`, or `—` when it ran and failed outright (the note says how).
 pub(crate) fn shown(v: &Verdict, arch: Arch) -> String {
-    let value = match arch {
-        Arch::Monolith => v.monolith,
-        Arch::Micro => v.micro,
+    let (value, ci) = match arch {
+        Arch::Monolith => (v.monolith, v.monolith_ci),
+        Arch::Micro => (v.micro, v.micro_ci),
     };
     match value {
-        Some(x) => format::value(x, &v.unit),
+        Some(x) => match ci {
+            Some(c) => format!(
+                "{} [{}–{}{}]",
+                format::value(x, &v.unit),
+                format::bare(c.lo, &v.unit),
+                format::bare(c.hi, &v.unit),
+                if c.open { "+" } else { "" }
+            ),
+            None => format::value(x, &v.unit),
+        },
         None if v
             .note
             .contains(&format!("{}: {}", arch_label(arch), format::NOT_MEASURED)) =>
@@ -103,7 +118,10 @@ pub(crate) fn winner_text(v: &Verdict) -> String {
 pub(crate) enum Side {
     /// The experiment did not run on this architecture.
     Missing,
+    /// A figure without an interval (one measurement): judged by the noise band.
     Value(f64),
+    /// A figure with its 95% interval: judged by whether the intervals separate.
+    Ranged(f64, Ci),
     /// It ran and failed outright (no rate met the SLO, never recovered): loses to a value.
     Failed(&'static str),
 }
@@ -111,8 +129,23 @@ pub(crate) enum Side {
 impl Side {
     fn value(self) -> Option<f64> {
         match self {
-            Side::Value(v) => Some(v),
+            Side::Value(v) | Side::Ranged(v, _) => Some(v),
             _ => None,
+        }
+    }
+
+    fn ci(self) -> Option<Ci> {
+        match self {
+            Side::Ranged(_, c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// A figure with its interval when it has one.
+    pub(crate) fn of(v: f64, ci: Option<Ci>) -> Side {
+        match ci {
+            Some(c) => Side::Ranged(v, c),
+            None => Side::Value(v),
         }
     }
 }
@@ -139,11 +172,11 @@ pub(crate) fn decide(spec: Spec, monolith: Side, micro: Side, note: String) -> V
         match side {
             Side::Missing => notes.push(format!("{}: {}", arch_label(arch), format::NOT_MEASURED)),
             Side::Failed(why) => notes.push(format!("{}: {why}", arch_label(arch))),
-            Side::Value(_) => {}
+            Side::Value(_) | Side::Ranged(..) => {}
         }
     }
-    let (winner, by) = match (monolith, micro) {
-        (Side::Value(m), Side::Value(u)) => {
+    let (winner, by) = match (monolith.value(), micro.value()) {
+        (Some(m), Some(u)) => {
             // Success rates near 100% differ by little in relative terms however large the
             // difference in failures: their band is absolute (percentage points).
             let band = if spec.unit == "%" {
@@ -151,7 +184,17 @@ pub(crate) fn decide(spec: Spec, monolith: Side, micro: Side, note: String) -> V
             } else {
                 (NOISE_BAND * m.abs().max(u.abs())).max(spec.floor)
             };
-            if (m - u).abs() <= band {
+            let tie = match (monolith.ci(), micro.ci()) {
+                (Some(a), Some(b)) => {
+                    notes.push("intervals".to_owned());
+                    !a.separated_from(&b) || (m - u).abs() <= spec.floor
+                }
+                _ => {
+                    notes.push("no interval: noise band".to_owned());
+                    (m - u).abs() <= band
+                }
+            };
+            if tie {
                 (None, "tie (within noise)".to_owned())
             } else {
                 let mono_better = (m < u) == spec.lower_is_better;
@@ -163,16 +206,18 @@ pub(crate) fn decide(spec: Spec, monolith: Side, micro: Side, note: String) -> V
                 (Some(arch), by_text(w, l, &spec))
             }
         }
-        (Side::Value(_), Side::Failed(why)) => (
-            Some(Arch::Monolith),
-            format!("{} {why}", arch_label(Arch::Micro)),
-        ),
-        (Side::Failed(why), Side::Value(_)) => (
-            Some(Arch::Micro),
-            format!("{} {why}", arch_label(Arch::Monolith)),
-        ),
-        (Side::Failed(_), Side::Failed(_)) => (None, "neither".to_owned()),
-        _ => (None, "n/a".to_owned()),
+        _ => match (monolith, micro) {
+            (Side::Value(_) | Side::Ranged(..), Side::Failed(why)) => (
+                Some(Arch::Monolith),
+                format!("{} {why}", arch_label(Arch::Micro)),
+            ),
+            (Side::Failed(why), Side::Value(_) | Side::Ranged(..)) => (
+                Some(Arch::Micro),
+                format!("{} {why}", arch_label(Arch::Monolith)),
+            ),
+            (Side::Failed(_), Side::Failed(_)) => (None, "neither".to_owned()),
+            _ => (None, "n/a".to_owned()),
+        },
     };
     Verdict {
         metric: spec.metric.to_owned(),
@@ -180,6 +225,8 @@ pub(crate) fn decide(spec: Spec, monolith: Side, micro: Side, note: String) -> V
         unit: spec.unit.to_owned(),
         monolith: monolith.value(),
         micro: micro.value(),
+        monolith_ci: monolith.ci(),
+        micro_ci: micro.ci(),
         lower_is_better: spec.lower_is_better,
         winner,
         by,
@@ -263,6 +310,46 @@ mod tests {
         );
         assert_eq!(v.winner, Some(Arch::Micro));
         assert_eq!(v.by, "+35% p99");
+    }
+
+    #[test]
+    fn with_intervals_a_winner_needs_them_to_separate() {
+        let ci = |lo, hi| Ci {
+            lo,
+            hi,
+            open: false,
+        };
+        // 40% apart, far outside the noise band, but the intervals overlap: a tie.
+        let v = decide(
+            spec(true),
+            Side::Ranged(10.0, ci(8.0, 13.0)),
+            Side::Ranged(14.0, ci(12.0, 17.0)),
+            String::new(),
+        );
+        assert_eq!(v.winner, None);
+        assert!(v.note.contains("intervals"), "{}", v.note);
+        // 5% apart, inside the noise band, but the intervals separate: a winner.
+        let v = decide(
+            spec(true),
+            Side::Ranged(100.0, ci(99.0, 101.0)),
+            Side::Ranged(105.0, ci(104.0, 106.0)),
+            String::new(),
+        );
+        assert_eq!(v.winner, Some(Arch::Monolith));
+        // An interval open above cannot be shown to be the larger's.
+        let open = Ci {
+            lo: 5.0,
+            hi: 6.0,
+            open: true,
+        };
+        let v = decide(
+            spec(false),
+            Side::Ranged(5.5, open),
+            Side::Ranged(20.0, ci(18.0, 22.0)),
+            String::new(),
+        );
+        assert_eq!(v.winner, None);
+        assert_eq!(v.monolith_ci, Some(open));
     }
 
     #[test]

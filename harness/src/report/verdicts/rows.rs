@@ -75,8 +75,17 @@ pub(super) fn response_time(runs: &[ArchRun]) -> Vec<Verdict> {
                 lower_is_better: true,
                 floor: 0.1,
             };
+            let ci_of = |l: &crate::results::LatencyStats| {
+                let c = l.ci.as_ref()?;
+                if short == "p99" { c.p99 } else { c.p50 }
+            };
             let s = |p: Option<&crate::results::SweepPoint>| {
-                p.map_or(Side::Missing, |p| Side::Value(ms(get(&p.latency))))
+                p.map_or(Side::Missing, |p| {
+                    Side::of(
+                        ms(get(&p.latency)),
+                        ci_of(&p.latency).map(|c| c.scaled(1e-3)),
+                    )
+                })
             };
             out.push(decide(spec, s(m_pt), s(u_pt), note.clone()));
         }
@@ -90,7 +99,9 @@ pub(super) fn throughput(runs: &[ArchRun]) -> Vec<Verdict> {
         let s = |x: Option<&Sweep>| {
             side(x, |s| {
                 s.max_rate_under_slo
-                    .map_or(Side::Failed("met the SLO at no tested rate"), Side::Value)
+                    .map_or(Side::Failed("met the SLO at no tested rate"), |r| {
+                        Side::of(r, s.knee.as_ref().map(|k| k.ci))
+                    })
             })
         };
         let slo = |s: &Sweep| {
