@@ -97,6 +97,7 @@ impl Probe for HttpProbe {
         let (raw, log, info) = adaptive::drive(run, &self.adaptive).await?;
         let m = Measured {
             raw,
+            breakdown: None,
             steps: Vec::new(),
             resources: Vec::new(),
             log: Some(log),

@@ -89,6 +89,8 @@ pub(super) async fn run(ctx: &mut ArchCtx) -> anyhow::Result<Vec<TraceOverhead>>
                     mix: ctx.mix(&s.mix),
                     steps: Vec::new(),
                     bucket_s: 1.0,
+                    // Equal durations in every mode, so off and on compare like for like.
+                    adaptive: None,
                 };
                 let m = ctx.measure(&plan).await?;
                 let requests = m.raw.totals.requests + m.raw.warmup_requests;
