@@ -41,7 +41,8 @@ pub struct Candidates<R> {
 pub struct MergeRequest {
     /// The record that stays.
     pub primary_id: Uuid,
-    /// 1 to 10 records merged into it and then deleted.
+    /// 1 to 10 records merged into it and then deleted, each once, none the primary.
+    #[schemars(length(min = 1, max = 10), extend("uniqueItems" = true))]
     pub duplicate_ids: Vec<Uuid>,
 }
 
@@ -55,7 +56,7 @@ impl MergeRequest {
         }
         for (i, id) in self.duplicate_ids.iter().enumerate() {
             if *id == self.primary_id || self.duplicate_ids[..i].contains(id) {
-                return Err(Error::invalid(
+                return Err(Error::inconsistent(
                     format!("duplicate_ids[{i}]"),
                     "must differ from primary_id and from the other duplicates",
                 ));

@@ -29,13 +29,15 @@ pub fn router(svc: Arc<Customers>) -> Router {
 
 /// Routes for other services only, at the root (the gateway never exposes `/internal`):
 /// `GET /internal/v1/search/customers?q=&types=&limit=` → `{data: [SearchHit]}`.
+/// `POST /internal/v1/live/customers` answers which companies and contacts exist.
 pub fn internal_router(svc: Arc<Customers>) -> Router {
     Router::new()
         .route(
             &format!("/internal/v1/search/{}", crate::CONTEXT),
             get(search),
         )
-        .with_state(svc)
+        .with_state(svc.clone())
+        .merge(crm_http::refs::router(crate::CONTEXT, svc))
 }
 
 async fn search(
@@ -53,6 +55,8 @@ async fn company_duplicates(
     Json(input): Json<NewCompany>,
 ) -> ApiResult<Json<Candidates<Company>>> {
     actor.require(Action::Read, Object::Company)?;
+    // The same rules as a create: the document's schema is the create body's.
+    crate::CompanyPatch::from(input.clone()).columns(true)?;
     let mut conn = svc.pool().acquire().await?;
     let data = dedupe::company_candidates(&mut conn, actor.tenant_id, &input, None).await?;
     Ok(Json(Candidates { data }))
@@ -64,6 +68,7 @@ async fn contact_duplicates(
     Json(input): Json<NewContact>,
 ) -> ApiResult<Json<Candidates<Contact>>> {
     actor.require(Action::Read, Object::Contact)?;
+    crate::ContactPatch::from(input.clone()).columns(true)?;
     let mut conn = svc.pool().acquire().await?;
     let data = dedupe::contact_candidates(&mut conn, actor.tenant_id, &input, None).await?;
     Ok(Json(Candidates { data }))

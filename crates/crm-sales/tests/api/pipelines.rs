@@ -147,12 +147,13 @@ async fn bad_pipelines_name_every_field_and_write_nothing() {
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(
         fields(&r),
+        // Fields bad on their own first, then those that break a rule between fields.
         [
             "name",
             "stages[0].key",
+            "stages[2].probability",
             "stages[1].is_won",
-            "stages[2].key",
-            "stages[2].probability"
+            "stages[2].key"
         ]
     );
     let r = m

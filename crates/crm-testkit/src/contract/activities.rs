@@ -149,7 +149,7 @@ async fn activity_rules_depend_on_the_kind_and_bad_ones_write_nothing(
     let r = c
         .patch(&path, 1, &json!({"starts_at": "2030-01-02T12:00:00Z"}))
         .await;
-    problem(&r, 422, "validation")?;
+    problem(&r, 422, "inconsistent")?;
     ensure!(fields(&r) == ["ends_at"], "fields {:?}", fields(&r));
     let r = c.patch(&path, 1, &json!({"kind": "task"})).await;
     problem(&r, 422, "validation").context("the kind cannot change")?;

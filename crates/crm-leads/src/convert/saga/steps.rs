@@ -184,7 +184,10 @@ impl Ctx {
             .await
             .map_err(|e| {
                 if missing(&e) {
-                    Error::invalid("company.id", "no such company")
+                    Error::UnknownReference(vec![crm_core::FieldError::new(
+                        "company.id",
+                        "no such company",
+                    )])
                 } else {
                     at(e, "company.data")
                 }
@@ -207,7 +210,10 @@ impl Ctx {
             .await
             .map_err(|e| {
                 if missing(&e) {
-                    Error::invalid("contact.id", "no such contact")
+                    Error::UnknownReference(vec![crm_core::FieldError::new(
+                        "contact.id",
+                        "no such contact",
+                    )])
                 } else {
                     at(e, "contact.data")
                 }
