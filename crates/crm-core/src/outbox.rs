@@ -26,6 +26,11 @@ pub fn signal() {
 
 /// Writes an event to the outbox in the caller's transaction.
 pub async fn append(conn: &mut PgConnection, e: &EventEnvelope) -> Result<()> {
+    debug_assert!(
+        crate::event::is_emitted(&e.event),
+        "{} is missing from crm_core::event's catalogue (webhooks could not subscribe to it)",
+        e.event
+    );
     sqlx::query(
         // A keyed request run again repeats its event ids; the first copy stands.
         "INSERT INTO crm_core.outbox (event_id, tenant_id, event, payload) VALUES ($1, $2, $3, $4)
