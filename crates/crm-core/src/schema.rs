@@ -76,15 +76,14 @@ pub fn constrain(schema: &mut Schema, creating: bool, rules: &[(&str, Rule)]) {
         else {
             continue;
         };
-        // A required field is never null (a patch may leave it out, not clear it).
+        // A required field is never null (a patch may leave it out, not clear it). A field
+        // with a default is never null in a patch; in a create, null is "absent" (default).
         let non_null = matches!(
             rule,
             Rule::Text { required: true, .. }
                 | Rule::LongText { required: true, .. }
                 | Rule::Required
-                | Rule::OneOfNonNull(_)
-                | Rule::NonNull
-        );
+        ) || (!creating && matches!(rule, Rule::OneOfNonNull(_) | Rule::NonNull));
         let must = creating
             && matches!(
                 rule,

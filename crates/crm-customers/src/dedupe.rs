@@ -212,10 +212,12 @@ async fn lock_all<R: Resource>(
             Err(e) => return Err(e),
         };
         if id == req.primary_id {
-            primary =
-                Some(r.ok_or_else(|| {
-                    Error::invalid("primary_id", format!("no such {}", R::OBJECT))
-                })?);
+            primary = Some(r.ok_or_else(|| {
+                Error::UnknownReference(vec![crm_core::FieldError::new(
+                    "primary_id",
+                    format!("no such {}", R::OBJECT),
+                )])
+            })?);
         } else {
             let i = req
                 .duplicate_ids
@@ -223,10 +225,10 @@ async fn lock_all<R: Resource>(
                 .position(|d| *d == id)
                 .unwrap_or_default();
             dups.push(r.ok_or_else(|| {
-                Error::invalid(
+                Error::UnknownReference(vec![crm_core::FieldError::new(
                     format!("duplicate_ids[{i}]"),
                     format!("no such {}", R::OBJECT),
-                )
+                )])
             })?);
         }
     }

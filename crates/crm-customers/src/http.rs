@@ -55,8 +55,8 @@ async fn company_duplicates(
     Json(input): Json<NewCompany>,
 ) -> ApiResult<Json<Candidates<Company>>> {
     actor.require(Action::Read, Object::Company)?;
-    // The same rules as a create: the document's schema is the create body's.
-    crate::CompanyPatch::from(input.clone()).columns(true)?;
+    // The rules of a create, but every field optional (any part may find candidates).
+    crate::CompanyPatch::from(input.clone()).columns(false)?;
     let mut conn = svc.pool().acquire().await?;
     let data = dedupe::company_candidates(&mut conn, actor.tenant_id, &input, None).await?;
     Ok(Json(Candidates { data }))
@@ -68,7 +68,7 @@ async fn contact_duplicates(
     Json(input): Json<NewContact>,
 ) -> ApiResult<Json<Candidates<Contact>>> {
     actor.require(Action::Read, Object::Contact)?;
-    crate::ContactPatch::from(input.clone()).columns(true)?;
+    crate::ContactPatch::from(input.clone()).columns(false)?;
     let mut conn = svc.pool().acquire().await?;
     let data = dedupe::contact_candidates(&mut conn, actor.tenant_id, &input, None).await?;
     Ok(Json(Candidates { data }))
@@ -104,8 +104,9 @@ async fn merge_contacts(
 pub fn openapi(doc: &mut ApiDoc) {
     resource::document::<Company, Customers>(doc, "companies");
     resource::document::<Contact, Customers>(doc, "contacts");
+    // The body of a create with every field optional: the patch body's schema.
     let (nc, cc) = (
-        doc.schema::<NewCompany>(),
+        doc.schema::<crate::CompanyPatch>(),
         doc.schema::<Candidates<Company>>(),
     );
     doc.add(
@@ -117,7 +118,7 @@ pub fn openapi(doc: &mut ApiDoc) {
             .response(200, "Candidates, most likely first", Some(cc)),
     );
     let (nct, ccc) = (
-        doc.schema::<NewContact>(),
+        doc.schema::<crate::ContactPatch>(),
         doc.schema::<Candidates<Contact>>(),
     );
     doc.add(
