@@ -83,7 +83,7 @@ pub async fn company_candidates(
         .map(str::trim)
         .filter(|n| !n.is_empty());
     if domain.is_none() && name.is_none() {
-        return Err(Error::invalid(
+        return Err(Error::inconsistent(
             "name",
             "give a name or a domain to look for duplicates",
         ));
@@ -145,7 +145,7 @@ pub async fn contact_candidates(
         .map(str::trim)
         .filter(|n| !n.is_empty());
     if emails.is_empty() && first.is_none() {
-        return Err(Error::invalid(
+        return Err(Error::inconsistent(
             "emails",
             "give e-mails or a name to look for duplicates",
         ));

@@ -100,15 +100,29 @@ async fn merge_contacts(
     Ok(Versioned(merged))
 }
 
+/// A create body's schema with no field required (what the duplicate checks take).
+fn optional_fields(mut schema: serde_json::Value) -> serde_json::Value {
+    if let Some(o) = schema.as_object_mut() {
+        o.remove("required");
+        if let Some(props) = o.get_mut("properties").and_then(|p| p.as_object_mut()) {
+            for p in props.values_mut() {
+                if let Some(t) = p.get("type").and_then(|t| t.as_str()).map(str::to_owned) {
+                    p["type"] = serde_json::json!([t, "null"]);
+                }
+            }
+        }
+    }
+    schema
+}
+
 /// The context's operations in the OpenAPI document.
 pub fn openapi(doc: &mut ApiDoc) {
     resource::document::<Company, Customers>(doc, "companies");
     resource::document::<Contact, Customers>(doc, "contacts");
-    // The body of a create with every field optional: the patch body's schema.
-    let (nc, cc) = (
-        doc.schema::<crate::CompanyPatch>(),
-        doc.schema::<Candidates<Company>>(),
-    );
+    // The body of a create with every field optional.
+    let nc = doc.schema::<NewCompany>();
+    let nc = optional_fields(doc.resolve(&nc));
+    let cc = doc.schema::<Candidates<Company>>();
     doc.add(
         "post",
         "/companies/duplicates",
@@ -117,10 +131,9 @@ pub fn openapi(doc: &mut ApiDoc) {
             .body(nc)
             .response(200, "Candidates, most likely first", Some(cc)),
     );
-    let (nct, ccc) = (
-        doc.schema::<crate::ContactPatch>(),
-        doc.schema::<Candidates<Contact>>(),
-    );
+    let nct = doc.schema::<NewContact>();
+    let nct = optional_fields(doc.resolve(&nct));
+    let ccc = doc.schema::<Candidates<Contact>>();
     doc.add(
         "post",
         "/contacts/duplicates",

@@ -130,6 +130,7 @@ fn stage_spec_schema(s: &mut schemars::Schema) {
 
 fn new_stage_schema(s: &mut schemars::Schema) {
     schema::constrain(s, true, STAGE_RULES);
+    schema::constrain(s, true, &[("pipeline_id", Rule::Required)]);
 }
 
 fn stage_patch_schema(s: &mut schemars::Schema) {
@@ -264,6 +265,9 @@ impl StagePatch {
                 "probability",
                 SqlValue::Int(Some(if is_won { 100 } else { 0 })),
             );
+        } else if creating && self.probability.is_absent() {
+            // Closed stages have theirs; an open one must say how likely it is.
+            b.inconsistent(f("probability"), "is required for an open stage");
         } else {
             b.int(
                 "probability",

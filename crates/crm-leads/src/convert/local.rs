@@ -248,7 +248,7 @@ impl LocalConverter {
             Target {
                 id: None,
                 data: None,
-            } => Err(crm_core::Error::invalid(
+            } => Err(crm_core::Error::inconsistent(
                 "company",
                 "give company.id or company.data",
             )),

@@ -277,12 +277,11 @@ async fn stage_keys_are_unique_per_pipeline_and_a_stage_in_use_keeps_its_identit
             &json!({"pipeline_id": crm_core::new_id(), "key": "x", "label": "X"}),
         )
         .await;
+    // An unknown pipeline first (a 422 of its own type); the rule that an open stage needs
+    // a probability is judged once the stage has a pipeline.
     assert_eq!(
-        (r.status.as_u16(), fields(&r)),
-        (
-            422,
-            vec!["pipeline_id".to_owned(), "probability".to_owned()]
-        )
+        (r.status.as_u16(), r.problem(), fields(&r)),
+        (422, "unknown-reference", vec!["pipeline_id".to_owned()])
     );
 
     let opp = m

@@ -193,7 +193,10 @@ impl Ctx {
                     .map_err(|e| at(e, "company.data"))?;
             }
             _ => {
-                return Err(Error::invalid("company", "give company.id or company.data"));
+                return Err(Error::inconsistent(
+                    "company",
+                    "give company.id or company.data",
+                ));
             }
         }
         // The company a contact names itself (the default is the converted company, which

@@ -136,7 +136,12 @@ impl Ctx {
             Target {
                 id: None,
                 data: None,
-            } => return Err(Error::invalid("company", "give company.id or company.data")),
+            } => {
+                return Err(Error::inconsistent(
+                    "company",
+                    "give company.id or company.data",
+                ));
+            }
         };
         saga.company = Some(company);
         Ok(())
