@@ -196,10 +196,11 @@ fn parse_if_match(v: &HeaderValue) -> Result<i64, ApiError> {
     let s = raw.strip_prefix("W/").unwrap_or(raw);
     let s = s.strip_prefix('"').unwrap_or(s);
     let s = s.strip_suffix('"').unwrap_or(s);
-    if (1..=18).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) {
-        if let Ok(n) = s.parse::<i64>() {
-            return Ok(n);
-        }
+    if (1..=18).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(n) = s.parse::<i64>()
+    {
+        return Ok(n);
     }
     Err(ApiError(Error::bad_request(
         "If-Match",

@@ -64,6 +64,14 @@ impl ApiDoc {
         }
     }
 
+    /// Adds `schema` to the components as `name` and returns a `$ref` to it.
+    pub fn component(&mut self, name: &str, schema: Value) -> Value {
+        self.generator
+            .definitions_mut()
+            .insert(name.to_owned(), schema);
+        json!({"$ref": format!("#/components/schemas/{name}")})
+    }
+
     /// A `$ref` to `T`'s schema (added to the components).
     pub fn schema<T: JsonSchema>(&mut self) -> Value {
         self.generator.subschema_for::<T>().to_value()

@@ -392,6 +392,14 @@ fn batch_request_schema(doc: &mut ApiDoc, create: &Value) -> Value {
     ]})
 }
 
+/// `company` → `Company`, for component names.
+fn pascal(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+        .unwrap_or_default()
+}
+
 /// Adds the resource's operations to the document under `tag`.
 pub fn document<R, W>(doc: &mut ApiDoc, tag: &str)
 where
@@ -403,7 +411,8 @@ where
     let page = doc.schema::<Page<R>>();
     let create = doc.schema::<W::Create>();
     let patch = doc.schema::<W::Patch>();
-    let batch_req = batch_request_schema(doc, &create);
+    let batch_schema = batch_request_schema(doc, &create);
+    let batch_req = doc.component(&format!("{}BatchRequest", pascal(one)), batch_schema);
     let batch_res = doc.schema::<BatchResponse<R>>();
     let base = format!("/{many}");
     let item = format!("/{many}/{{id}}");
