@@ -190,6 +190,7 @@ async fn run_batch<R: Resource, W: Writer<R>>(
     if req.items.is_empty() || req.items.len() > MAX_BATCH {
         return Err(Error::invalid("items", format!("must hold 1 to {MAX_BATCH} items")).into());
     }
+    check_shapes::<R, W>(req.mode, &req.items)?;
     let mut tx = w.pool().begin().await?;
     let mut results = Vec::with_capacity(req.items.len());
     let mut failed = Vec::new();
@@ -269,6 +270,47 @@ async fn run_batch<R: Resource, W: Writer<R>>(
         results,
     })
     .into_response())
+}
+
+/// Items that do not have their mode's shape (wrong types, unknown fields: what the document's
+/// item schema rules out) make the whole batch a 422 naming them, before anything is written;
+/// what depends on the data or on a field's rules is reported item by item.
+fn check_shapes<R: Resource, W: Writer<R>>(
+    mode: BatchMode,
+    items: &[Value],
+) -> crm_core::Result<()> {
+    let mut errors = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        let prefix = format!("items[{index}]");
+        let mut item = item.clone();
+        let shaped = match mode {
+            BatchMode::Create => from_value::<W::Create>(&prefix, item).map(|_| ()),
+            BatchMode::Upsert => take_id(index, &mut item)
+                .and_then(|_| from_value::<W::Create>(&prefix, item).map(|_| ())),
+            BatchMode::Delete => take_id(index, &mut item).and_then(|(id, _)| {
+                match item.as_object().and_then(|o| o.keys().next()) {
+                    Some(extra) => Err(Error::invalid(
+                        format!("{prefix}.{extra}"),
+                        "unknown field: a delete item holds only id and version",
+                    )),
+                    None if id.is_none() => {
+                        Err(Error::invalid(format!("{prefix}.id"), "is required"))
+                    }
+                    None => Ok(()),
+                }
+            }),
+        };
+        match shaped {
+            Ok(()) => {}
+            Err(Error::Validation(es)) => errors.extend(es),
+            Err(e) => return Err(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Validation(errors))
+    }
 }
 
 /// Splits `id` and `version` off an upsert/delete item.
