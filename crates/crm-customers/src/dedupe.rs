@@ -73,10 +73,11 @@ pub async fn company_candidates(
     input: &NewCompany,
     exclude: Option<Uuid>,
 ) -> Result<Vec<Candidate<Company>>> {
-    let domain = input
-        .domain
-        .as_deref()
-        .and_then(|d| validate::web_domain("domain", d).ok());
+    // A bad domain is the body's error (as in a create), not "no key to look by".
+    let domain = match input.domain.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(d) => Some(validate::web_domain("domain", d).map_err(|e| Error::Validation(vec![e]))?),
+    };
     let name = input
         .name
         .as_deref()
@@ -133,12 +134,18 @@ pub async fn contact_candidates(
     input: &NewContact,
     exclude: Option<Uuid>,
 ) -> Result<Vec<Candidate<Contact>>> {
+    // A bad e-mail is the body's error (as in a create), not "no key to look by".
     let emails: Vec<String> = input
         .emails
         .iter()
         .flatten()
-        .filter_map(|e| validate::email("emails", e).ok().map(|e| e.to_lowercase()))
-        .collect();
+        .enumerate()
+        .map(|(i, e)| {
+            validate::email(&format!("emails[{i}]"), e)
+                .map(|e| e.to_lowercase())
+                .map_err(|fe| Error::Validation(vec![fe]))
+        })
+        .collect::<Result<_>>()?;
     let first = input
         .first_name
         .as_deref()

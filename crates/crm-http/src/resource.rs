@@ -338,9 +338,14 @@ fn take_id(index: usize, item: &mut Value) -> crm_core::Result<(Option<Uuid>, Op
     };
     let version = match obj.remove("version") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(v.as_i64().ok_or_else(|| {
-            Error::invalid(format!("items[{index}].version"), "must be an integer")
-        })?),
+        // Any integer JSON Schema calls one (1e20 too); one beyond i64 matches no version.
+        Some(v) => Some(
+            v.as_i64()
+                .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+                .ok_or_else(|| {
+                    Error::invalid(format!("items[{index}].version"), "must be an integer")
+                })?,
+        ),
     };
     Ok((id, version))
 }
