@@ -29,13 +29,30 @@ command -v jq >/dev/null || need+=(jq)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 # The Docker runtime's base image is made from Debian's packages (deploy/base-image.sh).
 command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
+# schemathesis' virtual environment needs python3 with venv (pyenv's has it; Debian's own
+# python3 needs python3-venv).
+command -v python3 >/dev/null || need+=(python3)
+python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 if [ "${CRM_INSTALL_BENCH_TOOLS:-0}" = 1 ]; then
   command -v wrk >/dev/null || need+=(wrk)
   command -v pgbench >/dev/null || need+=(postgresql-contrib)
   [ -x /usr/bin/time ] || need+=(time)
 fi
 
+# schemathesis (PyPI), pinned, in a virtual environment under the ignored .tools/: the
+# contract run of the OpenAPI document in scripts/schemathesis.sh.
+install_schemathesis() {
+  local version venv
+  version=$(cat "$(dirname "$0")/schemathesis.version")
+  venv="$(dirname "$0")/../.tools/schemathesis-$version"
+  [ -x "$venv/bin/st" ] && return 0
+  echo "installing schemathesis $version into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check "schemathesis==$version"
+}
+
 if [ ${#need[@]} -eq 0 ]; then
+  install_schemathesis
   exit 0
 fi
 
@@ -48,3 +65,4 @@ echo "installing: ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+install_schemathesis

@@ -15,3 +15,5 @@ scripts/check-k8s.sh
 # cargo test (not nextest): tests of one binary share one private PostgreSQL cluster,
 # which on a 2-core machine is far cheaper than a cluster per test process.
 cargo test --workspace --no-fail-fast
+# The OpenAPI document against both builds, every schemathesis check (README: "schemathesis").
+scripts/schemathesis.sh

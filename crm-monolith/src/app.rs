@@ -14,13 +14,14 @@ use crm_activities::{Activities, ActivitiesEvents, TimelineHandler};
 use crm_analytics::Analytics;
 use crm_compose::Compose;
 use crm_core::outbox::{EventHandler, LocalDispatcher, Relay};
+use crm_core::refs::Owners;
 use crm_customers::Customers;
 use crm_http::auth::Authenticator;
 use crm_http::faults::Faults;
 use crm_http::metrics::Metrics;
 use crm_http::ratelimit::{Quota, RateLimiter};
 use crm_http::server::{self, Edge, ReadyCheck};
-use crm_identity::Identity;
+use crm_identity::{Identity, Users};
 use crm_leads::Leads;
 use crm_leads::convert::local::LocalConverter;
 use crm_notifications::{Deliverer, Notifications};
@@ -79,9 +80,9 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let pool = connect(&settings.database_url, settings.db_max_connections).await?;
         migrate(&pool).await.context("apply migrations")?;
-        // Sales checks company/contact references while its write transaction holds a
-        // connection; giving those reads their own small pool means a full main pool can
-        // never wait on itself.
+        // Writes check their references (owners, companies, links, ...) while their
+        // transaction holds a connection; giving those reads their own small pool means a full
+        // main pool can never wait on itself.
         let lookups = connect(&settings.database_url, 4).await?;
 
         let identity = Arc::new(
@@ -95,15 +96,35 @@ impl Application {
             )
             .await?,
         );
-        let customers = Arc::new(Customers::new(pool.clone()));
-        let sales = Arc::new(Sales::new(pool.clone(), Arc::new(Customers::new(lookups))));
-        let activities = Arc::new(Activities::new(pool.clone()));
+        // Who answers which references, in-process (the microservices ask over HTTP).
+        let users = Owners::new().with(&["user"], Arc::new(Users::new(lookups.clone())));
+        let customers_lookup = Arc::new(Customers::new(lookups.clone()));
+        let customers = Arc::new(Customers::new(pool.clone()).with_owners(users.clone()));
+        let sales =
+            Arc::new(Sales::new(pool.clone(), customers_lookup.clone()).with_owners(users.clone()));
         let converter = Arc::new(LocalConverter::new(
             pool.clone(),
             customers.clone(),
             sales.clone(),
         ));
-        let leads = Arc::new(Leads::new(pool.clone(), identity.clone(), converter));
+        let leads = Arc::new(
+            Leads::new(pool.clone(), identity.clone(), converter.clone())
+                .with_owners(users.clone()),
+        );
+        let activities = Arc::new(
+            Activities::new(pool.clone()).with_owners(
+                users
+                    .with(&["company", "contact"], customers_lookup.clone())
+                    .with(
+                        &["lead"],
+                        Arc::new(Leads::new(lookups.clone(), identity.clone(), converter)),
+                    )
+                    .with(
+                        &["opportunity"],
+                        Arc::new(Sales::new(lookups, customers_lookup)),
+                    ),
+            ),
+        );
         if settings.seed_demo {
             crate::demo::Demo {
                 identity: identity.clone(),

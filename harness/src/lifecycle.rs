@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::runtime::{Credentials, Deployment, RuntimeSettings, runtime};
 use crate::state::StateFile;
-use crate::topology::Topology;
+use crate::topology::{RuntimeKind, Topology};
 
 /// The benchmark tenant's admin, signed up by [`up`].
 pub const ADMIN_EMAIL: &str = "admin@bench.crm";
@@ -71,14 +71,61 @@ pub async fn up(env: &Env, topology: &Topology) -> anyhow::Result<Up> {
     }
 }
 
-/// Stops and removes whatever the state file records; fine if nothing is.
+/// Stops and removes whatever the state file records, its work directory included; fine if
+/// nothing is.
 pub async fn down(env: &Env) -> anyhow::Result<Option<Deployment>> {
+    down_keeping(env, false).await
+}
+
+/// Stops whatever the state file records; its work directory (PostgreSQL data, NATS store,
+/// logs: some 100 MB per `up`) is removed unless `keep`.
+pub async fn down_keeping(env: &Env, keep: bool) -> anyhow::Result<Option<Deployment>> {
     let Some(d) = env.state.load()? else {
         return Ok(None);
     };
     runtime(d.runtime, &env.settings).down(&d).await?;
     env.state.clear()?;
+    if !keep {
+        remove_work_dir(&d.work_dir, &env.settings.work_root).await?;
+    }
     Ok(Some(d))
+}
+
+/// Removes a deployment's work directory, only ever one inside `root` (never `root` itself
+/// or anything a state file from elsewhere points at). A server still writing its last
+/// files as it exits can make one attempt fail, so it tries a few times.
+async fn remove_work_dir(dir: &std::path::Path, root: &std::path::Path) -> anyhow::Result<()> {
+    if !dir.starts_with(root) || dir == root || !dir.exists() {
+        return Ok(());
+    }
+    let mut last = None;
+    for _ in 0..5 {
+        match std::fs::remove_dir_all(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(last.expect("an attempt failed")).with_context(|| {
+        format!(
+            "remove the work directory {} (remove it by hand)",
+            dir.display()
+        )
+    })
+}
+
+/// Where a kept deployment's logs are.
+pub fn log_hint(d: &Deployment) -> String {
+    let dir = d.work_dir.display();
+    match d.runtime {
+        RuntimeKind::Process => {
+            format!("{dir}/<instance>.log, {dir}/nats.log, {dir}/pg/server.log (PostgreSQL)")
+        }
+        RuntimeKind::Docker => format!(
+            "the containers' logs went with them (`crm-bench logs` before `down`); {dir} holds the gateway's registry"
+        ),
+    }
 }
 
 /// Runs `work`; if it fails, panics or ctrl-c arrives first, tears down what the state file

@@ -72,3 +72,30 @@ async fn a_second_up_is_refused_while_one_is_recorded() {
     );
     lifecycle::down(&env).await.expect("down");
 }
+
+#[tokio::test]
+async fn down_with_keep_stops_everything_but_keeps_the_logs() {
+    let env = crm_bench::testing::env(env!("CARGO_BIN_EXE_crm-bench"));
+    let t = crm_bench::testing::topology(Arch::Monolith, RuntimeKind::Process);
+    let d = lifecycle::up(&env, &t).await.expect("up").deployment;
+    let pids: Vec<u32> = d.instances.iter().filter_map(|i| i.pid).collect();
+    lifecycle::down_keeping(&env, true)
+        .await
+        .expect("down --keep");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(pids.iter().all(|p| !procfs::alive(*p)), "nothing runs");
+    assert!(env.state.load().unwrap().is_none(), "the state is cleared");
+    let logs: Vec<_> = d
+        .instances
+        .iter()
+        .filter_map(|i| i.log.clone())
+        .filter(|l| l.exists())
+        .collect();
+    assert!(
+        !logs.is_empty(),
+        "the logs are kept in {}",
+        d.work_dir.display()
+    );
+    assert!(lifecycle::log_hint(&d).contains(&d.work_dir.display().to_string()));
+    std::fs::remove_dir_all(&d.work_dir).expect("remove the kept work dir");
+}

@@ -14,7 +14,7 @@ use crm_core::{Error, FieldError, Object, Patch};
 use crate::domain::{Direction, Kind, Priority, RecordType, TaskStatus};
 
 /// One record an activity belongs to. The record lives in another context; only its type
-/// and id are kept, and its existence is not checked (it may live in another service).
+/// and id are kept; its existence is checked on write through the owning context.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct Link {
     /// `company`, `contact`, `lead` or `opportunity`.
@@ -151,6 +151,7 @@ impl Resource for Activity {
 /// A link as sent by clients; checked field by field so every bad link is named.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = crate::schema::link_input)]
 pub struct LinkInput {
     /// `company`, `contact`, `lead` or `opportunity`.
     #[serde(rename = "type")]
@@ -170,6 +171,7 @@ impl From<Link> for LinkInput {
 /// `POST /activities`. Fields of another kind are refused (422 naming them).
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = crate::schema::new_activity)]
 pub struct NewActivity {
     /// Required: `task`, `note`, `call` or `meeting`; cannot change later.
     pub kind: Option<String>,
@@ -197,13 +199,14 @@ pub struct NewActivity {
     pub ends_at: Option<DateTime<Utc>>,
     /// Meeting only.
     pub location: Option<String>,
-    /// Required: 1 to 20 records the activity belongs to (not checked for existence).
+    /// Required: 1 to 20 live records of the tenant the activity belongs to.
     pub links: Option<Vec<LinkInput>>,
 }
 
 /// `PATCH /activities/{id}`: absent fields stay, `null` clears; `links` replaces the set.
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = crate::schema::activity_patch)]
 pub struct ActivityPatch {
     /// Accepted only when equal to the current kind.
     #[serde(default)]

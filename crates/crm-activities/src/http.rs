@@ -127,7 +127,12 @@ pub fn openapi(doc: &mut ApiDoc) {
             Op::new("timeline", &format!("A {rt}'s timeline, newest first"))
                 .describe("Entries written from events: the record's own, its activities', and for records made by a lead conversion, the conversion.")
                 .path_id("id")
-                .query("limit", "Page size, 1 to 200 (default 50)", text.clone(), false)
+                .query(
+                    "limit",
+                    "Page size, 1 to 200 (default 50)",
+                    serde_json::json!({"type": "integer", "minimum": 1, "maximum": crm_core::query::MAX_LIMIT}),
+                    false,
+                )
                 .query("starting_after", "Cursor: the entries older than this one", text.clone(), false)
                 .query("ending_before", "Cursor: the entries newer than this one", text.clone(), false)
                 .response(200, "One page, by keyset over (occurred_at, id)", Some(entries.clone())),

@@ -2,9 +2,10 @@
 //! the per-record timeline fed by events, in schema `crm_activities`.
 //!
 //! Linked records (companies, contacts, leads, opportunities) belong to other contexts and
-//! may live in other databases: links are typed ids whose existence is not checked, and a
-//! list of a record's activities or timeline is simply empty for a record this context has
-//! never heard of.
+//! may live in other databases: links are typed ids, checked on write through their owners
+//! (`crm_core::refs`; in-process in the monolith, over HTTP in the microservices), as is a
+//! task's `assignee_id`. A list of a record's activities or timeline is simply empty for a
+//! record this context has never heard of.
 //!
 //! # Layout
 //! - [`domain`]: kinds and their fields, the task status machine, record types (no I/O).
@@ -25,6 +26,7 @@ pub mod domain;
 pub mod events;
 pub mod http;
 pub mod links;
+mod schema;
 pub mod summary;
 pub mod timeline;
 mod write;
@@ -36,6 +38,7 @@ use uuid::Uuid;
 use crm_core::migrate::Migration;
 use crm_core::query::ListQuery;
 use crm_core::record::Resource;
+use crm_core::refs::Owners;
 use crm_core::{Action, Actor, Object, Result, db};
 
 pub use activity::{Activity, ActivityPatch, Link, LinkInput, NewActivity};
@@ -86,11 +89,26 @@ pub trait ActivitiesApi: Send + Sync {
 /// The context over its PostgreSQL schema.
 pub struct Activities {
     pool: PgPool,
+    owners: Owners,
 }
 
 impl Activities {
     pub fn new(pool: PgPool) -> Self {
-        Activities { pool }
+        Activities {
+            pool,
+            owners: Owners::new(),
+        }
+    }
+
+    /// Checks links and assignees through `owners` (companies and contacts: customers;
+    /// leads; opportunities: sales; users: identity).
+    pub fn with_owners(mut self, owners: Owners) -> Self {
+        self.owners = self.owners.merge(owners);
+        self
+    }
+
+    pub(crate) fn owners(&self) -> &Owners {
+        &self.owners
     }
 
     pub fn pool(&self) -> &PgPool {

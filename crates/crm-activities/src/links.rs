@@ -61,7 +61,7 @@ fn parse_all(v: &mut Validator, field: &str, items: Vec<LinkInput>) -> Vec<Link>
     let mut out: Vec<Link> = Vec::with_capacity(items.len());
     for (i, l) in items.into_iter().enumerate() {
         let name = format!("{field}[{i}].type");
-        if let Some(t) = v.check(RecordType::parse_linkable(&name, l.record_type.trim())) {
+        if let Some(t) = v.check(RecordType::parse_linkable(&name, &l.record_type)) {
             let link = Link {
                 record_type: t,
                 id: l.id,
@@ -148,6 +148,7 @@ pub struct RelinkRequest {
     /// The record whose activities gain links.
     pub from: LinkInput,
     /// 1 to 20 records to link them to as well.
+    #[schemars(length(min = 1, max = 20))]
     pub to: Vec<LinkInput>,
 }
 
@@ -157,7 +158,7 @@ impl RelinkRequest {
         let mut v = Validator::new();
         let from = v.check(RecordType::parse_linkable(
             "from.type",
-            self.from.record_type.trim(),
+            &self.from.record_type,
         ));
         if self.to.is_empty() || self.to.len() > MAX_LINKS {
             v.push("to", format!("must hold 1 to {MAX_LINKS} records"));

@@ -10,17 +10,18 @@ use uuid::Uuid;
 use crm_core::columns::ColumnsBuilder;
 use crm_core::query::SqlValue;
 use crm_core::record::{self, Columns, Writer};
+use crm_core::refs::Refs;
 use crm_core::{Actor, Error, FieldError, Patch, Result, outbox};
 
 use crate::Activities;
-use crate::activity::{Activity, ActivityPatch, Link, NewActivity};
-use crate::domain::{self, Direction, Kind, MAX_CALL_SECONDS, Priority, TaskStatus};
+use crate::activity::{Activity, ActivityPatch, Link, LinkInput, NewActivity};
+use crate::domain::{self, Direction, Kind, MAX_CALL_SECONDS, Priority, RecordType, TaskStatus};
 use crate::links;
 
-const SUBJECT_MAX: usize = 300;
-const BODY_MAX: usize = 20_000;
-const OUTCOME_MAX: usize = 2_000;
-const LOCATION_MAX: usize = 300;
+pub(crate) const SUBJECT_MAX: usize = 300;
+pub(crate) const BODY_MAX: usize = 20_000;
+pub(crate) const OUTCOME_MAX: usize = 2_000;
+pub(crate) const LOCATION_MAX: usize = 300;
 
 /// What a validated create or patch writes.
 pub(crate) struct Plan {
@@ -33,14 +34,16 @@ pub(crate) struct Plan {
 /// and tabs (unlike names, bodies and outcomes are paragraphs).
 fn long_text(max: usize) -> impl FnOnce(&str, &str) -> std::result::Result<String, FieldError> {
     move |field, value| {
+        // As sent, like the document's pattern and maxLength; stored trimmed.
         let v = value.trim();
-        if v.chars().count() > max {
+        if value.chars().count() > max {
             return Err(FieldError::new(
                 field,
                 format!("must be at most {max} characters"),
             ));
         }
-        if v.chars()
+        if value
+            .chars()
             .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
         {
             return Err(FieldError::new(
@@ -188,7 +191,7 @@ impl ActivityPatch {
         if let (Some(s), Some(e)) = span
             && let Err(fe) = domain::check_meeting_times(s, e)
         {
-            r.b.error(fe.field, fe.message);
+            r.b.inconsistent(fe.field, fe.message);
         }
         let location = r.gate("location", self.location);
         r.b.text("location", "location", location, false, LOCATION_MAX);
@@ -235,6 +238,20 @@ fn completed_event(
     Ok(Some(
         record::event(actor, after, "completed")?.with_changes(changes),
     ))
+}
+
+/// The ids an activity body names: its assignee (a user) and its links, each field named
+/// as in the body (`links[2].id`). Links of a type that cannot be linked are the body's
+/// error, reported by its validation.
+fn references(assignee: Option<Uuid>, links: Option<&[LinkInput]>) -> Refs {
+    let mut refs = Refs::new();
+    refs.add("assignee_id", "user", assignee);
+    for (i, l) in links.unwrap_or_default().iter().enumerate() {
+        if let Some(t) = RecordType::parse(&l.record_type).filter(|t| t.is_linkable()) {
+            refs.add(format!("links[{i}].id"), t.as_str(), Some(l.id));
+        }
+    }
+    refs
 }
 
 /// Creates an activity with its links and writes `activity.created` (and
@@ -298,6 +315,10 @@ impl Writer<Activity> for Activities {
         actor: &Actor,
         input: NewActivity,
     ) -> Result<Activity> {
+        let refs = references(input.assignee_id, input.links.as_deref());
+        // Field errors first (the body's shape), then whether its ids exist.
+        ActivityPatch::from(input.clone()).plan(None, Utc::now())?;
+        refs.require(actor, self.owners()).await?;
         create(conn, actor, input).await
     }
 
@@ -309,6 +330,15 @@ impl Writer<Activity> for Activities {
         expected: Option<i64>,
         patch: ActivityPatch,
     ) -> Result<Activity> {
+        let refs = references(
+            patch.assignee_id.value().copied(),
+            patch.links.value().map(Vec::as_slice),
+        );
+        if !refs.is_empty() {
+            let before = record::get::<Activity>(conn, actor.tenant_id, id).await?;
+            patch.clone().plan(Some(&before), Utc::now())?;
+            refs.require(actor, self.owners()).await?;
+        }
         update(conn, actor, id, expected, patch).await
     }
 }

@@ -114,7 +114,7 @@ fn date_param(op: Op, name: &str, what: &str) -> Op {
     op.query(
         name,
         what,
-        json!({"type": "string", "format": "date"}),
+        json!({"type": "string", "format": "date", "pattern": crate::params::DATE_PATTERN}),
         false,
     )
 }

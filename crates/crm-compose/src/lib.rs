@@ -101,22 +101,23 @@ impl Compose {
     pub async fn search(&self, actor: &Actor, q: &SearchParams) -> Result<SearchResults> {
         let limit = match q.limit.as_deref() {
             None => 20,
-            Some(l) => l
-                .parse::<i64>()
-                .ok()
+            Some(l) => Some(l)
+                .filter(|l| !l.is_empty() && l.len() <= 3 && l.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|l| l.parse::<i64>().ok())
                 .filter(|l| (1..=100).contains(l))
                 .ok_or_else(|| Error::bad_request("limit", "must be an integer from 1 to 100"))?,
         };
-        let text = q.q.as_deref().unwrap_or("").trim();
-        if crm_core::validate::prefix_tsquery(text).is_none() {
-            return Err(Error::bad_request("q", "must contain a word"));
-        }
+        let Some(text) = q.q.as_deref().map(str::trim) else {
+            return Err(Error::bad_request("q", "is required"));
+        };
         let types: Vec<String> = match q.types.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             None => Vec::new(),
+            // Blank items between commas are skipped, as the document's pattern allows.
             Some(t) => t
                 .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
                 .map(|s| {
-                    let s = s.trim();
                     if SEARCH_TYPES.contains(&s) {
                         Ok(s.to_owned())
                     } else {
@@ -128,6 +129,13 @@ impl Compose {
                 })
                 .collect::<Result<_>>()?,
         };
+        // Text without a word (letters or digits) matches nothing; no context is asked.
+        if crm_core::validate::prefix_tsquery(text).is_none() {
+            return Ok(SearchResults {
+                data: Vec::new(),
+                unavailable: Vec::new(),
+            });
+        }
         let (customers, sales, leads) = tokio::join!(
             self.customers.search(actor, text, &types, limit),
             self.sales.search(actor, text, &types, limit),
@@ -146,6 +154,9 @@ impl Compose {
         })
     }
 }
+
+/// What `types` accepts: record types separated by commas, blanks around them ignored.
+const TYPES_PATTERN: &str = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*((company|contact|lead|opportunity)[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*)?(,[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*((company|contact|lead|opportunity)[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*)?)*$";
 
 /// `GET /search` parameters.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
@@ -226,20 +237,20 @@ pub fn openapi(doc: &mut ApiDoc) {
         )
         .query(
             "q",
-            "Words to find (prefix match)",
+            "Words to find (prefix match); text without a word finds nothing",
             serde_json::json!({"type": "string"}),
             true,
         )
         .query(
             "types",
             "Comma-separated record types (default: all)",
-            serde_json::json!({"type": "string"}),
+            serde_json::json!({"type": "string", "pattern": TYPES_PATTERN}),
             false,
         )
         .query(
             "limit",
             "1 to 100 (default 20)",
-            serde_json::json!({"type": "string"}),
+            serde_json::json!({"type": "integer", "minimum": 1, "maximum": 100}),
             false,
         )
         .response(200, "Hits merged by rank", Some(results)),

@@ -28,6 +28,9 @@ impl<T> From<Option<T>> for Patch<T> {
 pub struct ColumnsBuilder {
     creating: bool,
     v: Validator,
+    /// Rules between fields (or with the current record): reported only when every field
+    /// is valid on its own, as `inconsistent`.
+    between: Vec<FieldError>,
     cols: Columns,
 }
 
@@ -37,6 +40,7 @@ impl ColumnsBuilder {
         ColumnsBuilder {
             creating,
             v: Validator::new(),
+            between: Vec::new(),
             cols: Vec::new(),
         }
     }
@@ -45,8 +49,18 @@ impl ColumnsBuilder {
         self.creating
     }
 
+    /// Whether no field error has been recorded so far.
+    pub fn is_ok(&self) -> bool {
+        self.v.is_ok()
+    }
+
     pub fn error(&mut self, field: impl Into<String>, message: impl Into<String>) {
         self.v.push(field, message);
+    }
+
+    /// A rule between fields (or with the record's current data) that `field` breaks.
+    pub fn inconsistent(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.between.push(FieldError::new(field, message));
     }
 
     pub fn set(&mut self, column: &'static str, value: SqlValue) {
@@ -91,7 +105,18 @@ impl ColumnsBuilder {
         max: usize,
     ) {
         let value = match value.into() {
-            Patch::Value(s) if s.trim().is_empty() => Patch::Null,
+            Patch::Value(s) => {
+                // As sent first (the document's pattern and length), then blank is none.
+                if let Err(e) = validate::raw_text(field, &s, max) {
+                    self.v.check::<()>(Err(e));
+                    return;
+                }
+                if s.trim().is_empty() {
+                    Patch::Null
+                } else {
+                    Patch::Value(s)
+                }
+            }
             other => other,
         };
         match self.presence(field, value, required) {
@@ -200,6 +225,9 @@ impl ColumnsBuilder {
         required: bool,
     ) {
         match self.presence(field, value.into(), required) {
+            Some(Some(d)) if !crate::query::value::year_in_range(d) => {
+                self.v.push(field, "is out of range: years 1 to 9999")
+            }
             None => {}
             Some(v) => self.set(column, SqlValue::Date(v)),
         }
@@ -213,6 +241,9 @@ impl ColumnsBuilder {
         required: bool,
     ) {
         match self.presence(field, value.into(), required) {
+            Some(Some(t)) if !crate::query::value::year_in_range(t.date_naive()) => {
+                self.v.push(field, "is out of range: years 1 to 9999")
+            }
             None => {}
             Some(v) => self.set(column, SqlValue::Timestamp(v)),
         }
@@ -285,9 +316,18 @@ impl ColumnsBuilder {
         }
     }
 
-    /// The columns, or a 422 naming every bad field.
-    pub fn finish(self) -> Result<Columns> {
-        self.v.finish()?;
+    /// The columns, or a 422 naming every bad field: `validation` when a field is bad on
+    /// its own (with the inconsistent ones too), else `inconsistent`.
+    pub fn finish(mut self) -> Result<Columns> {
+        if !self.v.is_ok() {
+            for e in std::mem::take(&mut self.between) {
+                self.v.push(e.field, e.message);
+            }
+            self.v.finish()?;
+        }
+        if !self.between.is_empty() {
+            return Err(crate::error::Error::Inconsistent(self.between));
+        }
         Ok(self.cols)
     }
 }

@@ -36,6 +36,17 @@ pub enum Error {
     /// 422: well-formed input that breaks a rule; every offending field is named.
     #[error("validation failed")]
     Validation(Vec<FieldError>),
+    /// 422 `unknown-reference`: well-formed ids that name no live record of the tenant
+    /// (an `owner_id`, `company_id`, activity link, ...); every such field is named. Apart
+    /// from `validation` because it depends on the data, not on the request's shape.
+    #[error("unknown references")]
+    UnknownReference(Vec<FieldError>),
+    /// 422 `inconsistent`: fields valid one by one but not together, or not with the record's
+    /// current data or the clock (a meeting that ends before it starts, a lead assigned to
+    /// no one, an expiry in the past); every such field is named. Apart from `validation`
+    /// because no request schema can state these rules.
+    #[error("inconsistent fields")]
+    Inconsistent(Vec<FieldError>),
     /// 401: no credentials, or credentials that are expired, tampered with or revoked.
     #[error("{0}")]
     Unauthorized(String),
@@ -98,6 +109,10 @@ impl Error {
         Error::Validation(vec![FieldError::new(field, message)])
     }
 
+    pub fn inconsistent(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Inconsistent(vec![FieldError::new(field, message)])
+    }
+
     pub fn not_found(object: impl Into<String>) -> Self {
         Error::NotFound(object.into())
     }
@@ -117,7 +132,10 @@ impl Error {
     pub fn status(&self) -> StatusCode {
         match self {
             Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            Error::Validation(_) | Error::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Validation(_)
+            | Error::UnknownReference(_)
+            | Error::Inconsistent(_)
+            | Error::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
@@ -139,6 +157,8 @@ impl Error {
         match self {
             Error::BadRequest { .. } => "malformed-request",
             Error::Validation(_) => "validation",
+            Error::UnknownReference(_) => "unknown-reference",
+            Error::Inconsistent(_) => "inconsistent",
             Error::Unauthorized(_) => "unauthorized",
             Error::Forbidden(_) => "forbidden",
             Error::NotFound(_) => "not-found",
@@ -167,11 +187,25 @@ impl Error {
                 let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
                 format!("invalid fields: {}", fields.join(", "))
             }
+            Error::Inconsistent(errors) => {
+                let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+                format!("these fields do not fit together: {}", fields.join(", "))
+            }
+            Error::UnknownReference(errors) => {
+                let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+                format!(
+                    "these fields name no live record of this tenant: {}",
+                    fields.join(", ")
+                )
+            }
             other => other.to_string(),
         };
         let mut problem = Problem::new(self.code(), status.as_u16(), detail);
         match self {
-            Error::Validation(errors) | Error::BadRequest { errors, .. } => {
+            Error::Validation(errors)
+            | Error::UnknownReference(errors)
+            | Error::Inconsistent(errors)
+            | Error::BadRequest { errors, .. } => {
                 problem.errors = errors.clone();
             }
             Error::Conflict {
@@ -200,6 +234,9 @@ impl Error {
 }
 
 impl From<sqlx::Error> for Error {
+    /// Pool and connection failures are 503s; database errors get the answer of
+    /// [`crate::sqlstate`]'s catalogue (a client error wherever the client caused it);
+    /// anything else is a 500 whose cause is logged.
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::PoolTimedOut => {
@@ -208,13 +245,8 @@ impl From<sqlx::Error> for Error {
             sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
                 Error::Unavailable("the database is unavailable".into())
             }
-            sqlx::Error::Database(db) if db.code().as_deref() == Some("40001") => Error::conflict(
-                "serialization-failure",
-                "concurrent update; retry the request",
-            ),
-            sqlx::Error::Database(db) if db.code().as_deref() == Some("40P01") => {
-                Error::conflict("deadlock", "concurrent update; retry the request")
-            }
+            sqlx::Error::Database(db) => crate::sqlstate::answer_db(db.as_ref(), "request")
+                .unwrap_or_else(|| Error::Internal(Box::new(e))),
             _ => Error::Internal(Box::new(e)),
         }
     }

@@ -7,6 +7,57 @@ use uuid::Uuid;
 
 use crate::actor::Actor;
 
+/// Record types whose records announce `created`, `updated`, `deleted` and `restored`.
+pub const OBJECTS: &[&str] = &[
+    "company",
+    "contact",
+    "lead",
+    "opportunity",
+    "pipeline",
+    "stage",
+    "activity",
+    "webhook",
+    "user",
+];
+
+/// What every record of [`OBJECTS`] announces.
+pub const LIFECYCLE: &[&str] = &["created", "updated", "deleted", "restored"];
+
+/// The events beyond the lifecycle ones. With [`OBJECTS`] × [`LIFECYCLE`], every event the
+/// system emits: webhooks subscribe to these names only (`outbox::append` asserts it in
+/// debug builds, so a new event cannot be forgotten here).
+pub const SPECIAL: &[&str] = &[
+    "company.merged",
+    "contact.merged",
+    "lead.status_changed",
+    "lead.converted",
+    "opportunity.stage_changed",
+    "opportunity.won",
+    "opportunity.lost",
+    "opportunity.reopened",
+    "activity.completed",
+    "webhook.ping",
+];
+
+/// Every event name the system emits, sorted.
+pub fn emitted() -> Vec<String> {
+    let mut all: Vec<String> = OBJECTS
+        .iter()
+        .flat_map(|o| LIFECYCLE.iter().map(move |a| format!("{o}.{a}")))
+        .chain(SPECIAL.iter().map(|s| (*s).to_owned()))
+        .collect();
+    all.sort();
+    all
+}
+
+/// Whether the system emits `event`.
+pub fn is_emitted(event: &str) -> bool {
+    SPECIAL.contains(&event)
+        || event
+            .split_once('.')
+            .is_some_and(|(o, a)| OBJECTS.contains(&o) && LIFECYCLE.contains(&a))
+}
+
 /// The current envelope schema version; bump when a field's meaning changes.
 pub const SCHEMA_VERSION: u16 = 1;
 

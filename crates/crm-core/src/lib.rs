@@ -7,14 +7,17 @@
 //! # Layout
 //! - [`actor`]: who is calling (tenant, user, role) and the role/permission matrix.
 //! - [`error`]: the one error type of the domain and its RFC 9457 problem form.
-//! - [`money`], [`patch`], [`validate`]: value types and input validation helpers.
+//! - [`money`], [`patch`], [`validate`]: value types and input validation helpers;
+//!   [`schema`]: the same rules stated in the request bodies' JSON Schemas.
 //! - [`query`]: the filter / order_by / cursor language and its compilation to SQL.
 //! - [`record`]: generic, tenant-scoped reads and writes of a context's records.
+//! - [`refs`]: references between records, checked on write through their owners.
 //! - [`event`], [`outbox`]: domain event envelopes, the transactional outbox and its relay.
 //! - [`idempotency`]: stored responses for `Idempotency-Key` requests.
 //! - [`ids`]: ids, derived inside keyed requests so a re-run after a crash repeats them.
 //! - [`migrate`]: per-context schema migrations in one shared history table.
 //! - [`db`]: pool construction and the commit helper that wakes the outbox relay.
+//! - [`sqlstate`]: the catalogue of database errors a request can provoke and their answers.
 
 pub mod actor;
 pub mod columns;
@@ -29,6 +32,9 @@ pub mod outbox;
 pub mod patch;
 pub mod query;
 pub mod record;
+pub mod refs;
+pub mod schema;
+pub mod sqlstate;
 pub mod validate;
 
 pub use actor::{Action, Actor, Object, Role};

@@ -29,29 +29,24 @@ pub fn signal() {
 /// Writes an event to the outbox in the caller's transaction, with the `traceparent` of the
 /// current span when tracing is on and the request is sampled.
 pub async fn append(conn: &mut PgConnection, e: &EventEnvelope) -> Result<()> {
-    if let Some(tp) = crm_telemetry::propagate::current().filter(|t| t.sampled) {
-        sqlx::query(
-            "INSERT INTO crm_core.outbox (event_id, tenant_id, event, payload, traceparent)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING",
-        )
-        .bind(e.event_id)
-        .bind(e.tenant_id)
-        .bind(&e.event)
-        .bind(sqlx::types::Json(e))
-        .bind(tp.format())
-        .execute(conn)
-        .await?;
-        return Ok(());
-    }
+    debug_assert!(
+        crate::event::is_emitted(&e.event),
+        "{} is missing from crm_core::event's catalogue (webhooks could not subscribe to it)",
+        e.event
+    );
+    let traceparent = crm_telemetry::propagate::current()
+        .filter(|t| t.sampled)
+        .map(|t| t.format());
     sqlx::query(
         // A keyed request run again repeats its event ids; the first copy stands.
-        "INSERT INTO crm_core.outbox (event_id, tenant_id, event, payload) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (event_id) DO NOTHING",
+        "INSERT INTO crm_core.outbox (event_id, tenant_id, event, payload, traceparent)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING",
     )
     .bind(e.event_id)
     .bind(e.tenant_id)
     .bind(&e.event)
     .bind(sqlx::types::Json(e))
+    .bind(traceparent)
     .execute(conn)
     .await?;
     Ok(())

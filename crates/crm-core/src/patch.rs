@@ -24,6 +24,14 @@ impl<T> Patch<T> {
         }
     }
 
+    /// The value, when one is set.
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Patch::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+
     /// `None` when absent, `Some(None)` when null, `Some(Some(v))` when set.
     pub fn into_update(self) -> Option<Option<T>> {
         match self {

@@ -12,7 +12,7 @@ use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::actor::{Actor, Object};
-use crate::error::{Error, FieldError, Result};
+use crate::error::{Error, Result};
 use crate::event::EventEnvelope;
 use crate::outbox;
 use crate::query::{FieldSpec, ListQuery, Page, SqlValue};
@@ -107,36 +107,25 @@ pub trait Writer<R: Resource>: Send + Sync + 'static {
     }
 }
 
-/// Turns a database error into a client error where it is the client's doing.
+/// Turns a database error into a client error where it is the client's doing: a violated
+/// constraint by the record type's own mapping, anything else by [`crate::sqlstate`].
 pub fn db_error<R: Resource>(e: sqlx::Error) -> Error {
     if let sqlx::Error::Database(db) = &e {
         if let Some(mapped) = db.constraint().and_then(R::constraint_error) {
             return mapped;
         }
-        let constraint = db.constraint().unwrap_or("a constraint").to_owned();
-        match db.code().as_deref() {
-            Some("23505") => {
-                return Error::conflict(
-                    "duplicate",
-                    format!(
-                        "a {} with the same values already exists ({constraint})",
-                        R::OBJECT
-                    ),
-                );
-            }
-            Some("23503") | Some("23514") | Some("23502") => {
-                return Error::Validation(vec![FieldError::new(
-                    constraint,
-                    "violates a rule of this record",
-                )]);
-            }
-            Some("22001") | Some("22003") | Some("22P02") | Some("22007") | Some("22008") => {
-                return Error::Validation(vec![FieldError::new(
-                    R::OBJECT,
-                    db.message().to_owned(),
-                )]);
-            }
-            _ => {}
+        if db.code().as_deref() == Some("23505") {
+            let constraint = db.constraint().unwrap_or("a constraint");
+            return Error::conflict(
+                "duplicate",
+                format!(
+                    "a {} with the same values already exists ({constraint})",
+                    R::OBJECT
+                ),
+            );
+        }
+        if let Some(answer) = crate::sqlstate::answer_db(db.as_ref(), R::OBJECT) {
+            return answer;
         }
     }
     Error::from(e)

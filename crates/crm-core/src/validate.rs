@@ -42,8 +42,28 @@ impl Validator {
     }
 }
 
-/// Trims a text field and checks its length in characters: `min..=max`.
+/// The value as sent: no control characters anywhere, at most `max` characters (blanks
+/// included). What the document's `pattern` and `maxLength` say, so both agree.
+pub fn raw_text(field: &str, value: &str, max: usize) -> Result<(), FieldError> {
+    if value.chars().any(|c| c.is_control()) {
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    if value.chars().count() > max {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a text field as sent ([`raw_text`]), then trims it and checks it holds at least
+/// `min` characters.
 pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, FieldError> {
+    raw_text(field, value, max)?;
     let v = value.trim();
     let n = v.chars().count();
     if n < min {
@@ -56,18 +76,6 @@ pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, 
             },
         ));
     }
-    if n > max {
-        return Err(FieldError::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
-    }
-    if v.chars().any(|c| c.is_control()) {
-        return Err(FieldError::new(
-            field,
-            "must not contain control characters",
-        ));
-    }
     Ok(v.to_owned())
 }
 
@@ -77,9 +85,16 @@ pub fn opt_text(
     value: Option<&str>,
     max: usize,
 ) -> Result<Option<String>, FieldError> {
-    match value.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(v) => text(field, v, 1, max).map(Some),
+    match value {
+        None => Ok(None),
+        Some(v) => {
+            raw_text(field, v, max)?;
+            if v.trim().is_empty() {
+                Ok(None)
+            } else {
+                text(field, v, 1, max).map(Some)
+            }
+        }
     }
 }
 

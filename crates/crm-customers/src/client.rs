@@ -120,6 +120,13 @@ impl CustomersClient {
 }
 
 #[async_trait]
+impl crm_core::refs::Lookup for CustomersClient {
+    async fn live(&self, actor: &Actor, object: &str, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+        crm_http::refs::live(&self.http, crate::CONTEXT, actor, object, ids).await
+    }
+}
+
+#[async_trait]
 impl CustomersApi for CustomersClient {
     async fn company(&self, actor: &Actor, id: Uuid) -> Result<Company> {
         self.http.get(actor, &format!("{COMPANIES}/{id}")).await

@@ -10,6 +10,8 @@ use uuid::Uuid;
 use crm_core::columns::ColumnsBuilder;
 use crm_core::query::{FieldKind, FieldSpec, SqlValue};
 use crm_core::record::{self, Columns, Meta, Resource, Writer};
+use crm_core::refs::Refs;
+use crm_core::schema::{self, Rule};
 use crm_core::{Actor, Error, Money, Object, Patch, Result, validate};
 
 use crate::Customers;
@@ -17,12 +19,67 @@ use crate::Customers;
 /// A postal address; every part optional, `country` an ISO 3166-1 alpha-2 code.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = address_schema)]
 pub struct Address {
     pub street: Option<String>,
     pub city: Option<String>,
     pub region: Option<String>,
     pub postal_code: Option<String>,
     pub country: Option<String>,
+}
+
+fn address_schema(s: &mut schemars::Schema) {
+    let text = |max| Rule::Text {
+        max,
+        required: false,
+    };
+    schema::constrain(
+        s,
+        false,
+        &[
+            ("street", text(200)),
+            ("city", text(100)),
+            ("region", text(100)),
+            ("postal_code", text(20)),
+            ("country", Rule::Pattern(schema::COUNTRY)),
+        ],
+    );
+}
+
+/// What each field of a company body accepts (`columns` checks the same).
+const COMPANY_RULES: &[(&str, Rule)] = &[
+    (
+        "name",
+        Rule::Text {
+            max: 200,
+            required: true,
+        },
+    ),
+    ("domain", Rule::OptPattern(schema::DOMAIN)),
+    (
+        "industry",
+        Rule::Text {
+            max: 100,
+            required: false,
+        },
+    ),
+    ("employees", Rule::Range(0, 10_000_000)),
+    ("phone", Rule::OptPattern(schema::PHONE)),
+    (
+        "description",
+        Rule::Text {
+            max: 5000,
+            required: false,
+        },
+    ),
+];
+
+fn new_company_schema(s: &mut schemars::Schema) {
+    schema::constrain(s, true, COMPANY_RULES);
+}
+
+fn company_patch_schema(s: &mut schemars::Schema) {
+    schema::constrain(s, false, COMPANY_RULES);
 }
 
 impl Address {
@@ -163,6 +220,7 @@ impl Resource for Company {
 /// `POST /companies`.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = new_company_schema)]
 pub struct NewCompany {
     /// Required.
     pub name: Option<String>,
@@ -180,6 +238,7 @@ pub struct NewCompany {
 /// `PATCH /companies/{id}`: absent fields stay, `null` clears.
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = company_patch_schema)]
 pub struct CompanyPatch {
     #[serde(default)]
     pub name: Patch<String>,
@@ -288,7 +347,9 @@ impl Writer<Company> for Customers {
         actor: &Actor,
         input: NewCompany,
     ) -> Result<Company> {
+        let owner = input.owner_id;
         let cols = CompanyPatch::from(input).columns(true)?;
+        owner_ref(owner).require(actor, self.owners()).await?;
         record::create::<Company>(conn, actor, cols).await
     }
 
@@ -300,7 +361,9 @@ impl Writer<Company> for Customers {
         expected: Option<i64>,
         patch: CompanyPatch,
     ) -> Result<Company> {
+        let owner = patch.owner_id.value().copied();
         let cols = patch.columns(false)?;
+        owner_ref(owner).require(actor, self.owners()).await?;
         record::modify::<Company>(conn, actor, id, expected, cols).await
     }
 
@@ -318,6 +381,13 @@ impl Writer<Company> for Customers {
         };
         find_by_domain(conn, actor.tenant_id, &domain).await
     }
+}
+
+/// The reference a company or contact makes to its owner, a user of the tenant.
+pub(crate) fn owner_ref(owner: Option<Uuid>) -> Refs {
+    let mut r = Refs::new();
+    r.add("owner_id", "user", owner);
+    r
 }
 
 /// The live company with this normalised domain.

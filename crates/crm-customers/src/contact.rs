@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crm_core::columns::ColumnsBuilder;
 use crm_core::query::{FieldKind, FieldSpec};
 use crm_core::record::{self, Columns, Meta, Resource, Writer};
+use crm_core::schema::{self, Rule};
 use crm_core::{Actor, Error, FieldError, Object, Patch, Result, validate};
 
 use crate::Customers;
@@ -94,6 +95,7 @@ impl Resource for Contact {
 /// `POST /contacts`.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = new_contact_schema)]
 pub struct NewContact {
     /// Required.
     pub first_name: Option<String>,
@@ -111,6 +113,7 @@ pub struct NewContact {
 /// `PATCH /contacts/{id}`: absent fields stay, `null` clears.
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = contact_patch_schema)]
 pub struct ContactPatch {
     #[serde(default)]
     pub first_name: Patch<String>,
@@ -146,6 +149,55 @@ impl From<NewContact> for ContactPatch {
             do_not_contact: n.do_not_contact.into(),
         }
     }
+}
+
+/// What each field of a contact body accepts (`columns` checks the same).
+const CONTACT_RULES: &[(&str, Rule)] = &[
+    (
+        "first_name",
+        Rule::Text {
+            max: 100,
+            required: true,
+        },
+    ),
+    (
+        "last_name",
+        Rule::Text {
+            max: 100,
+            required: false,
+        },
+    ),
+    (
+        "emails",
+        Rule::Items {
+            pattern: schema::EMAIL,
+            max: 10,
+        },
+    ),
+    (
+        "phones",
+        Rule::Items {
+            pattern: schema::PHONE,
+            max: 10,
+        },
+    ),
+    (
+        "job_title",
+        Rule::Text {
+            max: 200,
+            required: false,
+        },
+    ),
+    ("lead_source", Rule::OneOf(LEAD_SOURCES)),
+    ("do_not_contact", Rule::NonNull),
+];
+
+fn new_contact_schema(s: &mut schemars::Schema) {
+    schema::constrain(s, true, CONTACT_RULES);
+}
+
+fn contact_patch_schema(s: &mut schemars::Schema) {
+    schema::constrain(s, false, CONTACT_RULES);
 }
 
 fn email(field: &str, v: &str) -> std::result::Result<String, FieldError> {
@@ -225,7 +277,10 @@ async fn check_company(conn: &mut PgConnection, tenant: Uuid, company: Option<Uu
     if exists {
         Ok(())
     } else {
-        Err(Error::invalid("company_id", "no such company"))
+        Err(Error::UnknownReference(vec![FieldError::new(
+            "company_id",
+            format!("no company {id} in this tenant (unknown, deleted or merged)"),
+        )]))
     }
 }
 
@@ -245,9 +300,12 @@ impl Writer<Contact> for Customers {
         input: NewContact,
     ) -> Result<Contact> {
         let patch = ContactPatch::from(input);
-        let company = patch.company();
+        let (company, owner) = (patch.company(), patch.owner_id.value().copied());
         let cols = patch.columns(true)?;
         check_company(conn, actor.tenant_id, company).await?;
+        crate::company::owner_ref(owner)
+            .require(actor, self.owners())
+            .await?;
         record::create::<Contact>(conn, actor, cols).await
     }
 
@@ -259,9 +317,12 @@ impl Writer<Contact> for Customers {
         expected: Option<i64>,
         patch: ContactPatch,
     ) -> Result<Contact> {
-        let company = patch.company();
+        let (company, owner) = (patch.company(), patch.owner_id.value().copied());
         let cols = patch.columns(false)?;
         check_company(conn, actor.tenant_id, company).await?;
+        crate::company::owner_ref(owner)
+            .require(actor, self.owners())
+            .await?;
         record::modify::<Contact>(conn, actor, id, expected, cols).await
     }
 

@@ -41,7 +41,8 @@ pub struct Candidates<R> {
 pub struct MergeRequest {
     /// The record that stays.
     pub primary_id: Uuid,
-    /// 1 to 10 records merged into it and then deleted.
+    /// 1 to 10 records merged into it and then deleted, each once, none the primary.
+    #[schemars(length(min = 1, max = 10), extend("uniqueItems" = true))]
     pub duplicate_ids: Vec<Uuid>,
 }
 
@@ -55,7 +56,7 @@ impl MergeRequest {
         }
         for (i, id) in self.duplicate_ids.iter().enumerate() {
             if *id == self.primary_id || self.duplicate_ids[..i].contains(id) {
-                return Err(Error::invalid(
+                return Err(Error::inconsistent(
                     format!("duplicate_ids[{i}]"),
                     "must differ from primary_id and from the other duplicates",
                 ));
@@ -72,17 +73,18 @@ pub async fn company_candidates(
     input: &NewCompany,
     exclude: Option<Uuid>,
 ) -> Result<Vec<Candidate<Company>>> {
-    let domain = input
-        .domain
-        .as_deref()
-        .and_then(|d| validate::web_domain("domain", d).ok());
+    // A bad domain is the body's error (as in a create), not "no key to look by".
+    let domain = match input.domain.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(d) => Some(validate::web_domain("domain", d).map_err(|e| Error::Validation(vec![e]))?),
+    };
     let name = input
         .name
         .as_deref()
         .map(str::trim)
         .filter(|n| !n.is_empty());
     if domain.is_none() && name.is_none() {
-        return Err(Error::invalid(
+        return Err(Error::inconsistent(
             "name",
             "give a name or a domain to look for duplicates",
         ));
@@ -132,19 +134,25 @@ pub async fn contact_candidates(
     input: &NewContact,
     exclude: Option<Uuid>,
 ) -> Result<Vec<Candidate<Contact>>> {
+    // A bad e-mail is the body's error (as in a create), not "no key to look by".
     let emails: Vec<String> = input
         .emails
         .iter()
         .flatten()
-        .filter_map(|e| validate::email("emails", e).ok().map(|e| e.to_lowercase()))
-        .collect();
+        .enumerate()
+        .map(|(i, e)| {
+            validate::email(&format!("emails[{i}]"), e)
+                .map(|e| e.to_lowercase())
+                .map_err(|fe| Error::Validation(vec![fe]))
+        })
+        .collect::<Result<_>>()?;
     let first = input
         .first_name
         .as_deref()
         .map(str::trim)
         .filter(|n| !n.is_empty());
     if emails.is_empty() && first.is_none() {
-        return Err(Error::invalid(
+        return Err(Error::inconsistent(
             "emails",
             "give e-mails or a name to look for duplicates",
         ));
@@ -211,10 +219,12 @@ async fn lock_all<R: Resource>(
             Err(e) => return Err(e),
         };
         if id == req.primary_id {
-            primary =
-                Some(r.ok_or_else(|| {
-                    Error::invalid("primary_id", format!("no such {}", R::OBJECT))
-                })?);
+            primary = Some(r.ok_or_else(|| {
+                Error::UnknownReference(vec![crm_core::FieldError::new(
+                    "primary_id",
+                    format!("no such {}", R::OBJECT),
+                )])
+            })?);
         } else {
             let i = req
                 .duplicate_ids
@@ -222,10 +232,10 @@ async fn lock_all<R: Resource>(
                 .position(|d| *d == id)
                 .unwrap_or_default();
             dups.push(r.ok_or_else(|| {
-                Error::invalid(
+                Error::UnknownReference(vec![crm_core::FieldError::new(
                     format!("duplicate_ids[{i}]"),
                     format!("no such {}", R::OBJECT),
-                )
+                )])
             })?);
         }
     }

@@ -29,13 +29,15 @@ pub fn router(svc: Arc<Customers>) -> Router {
 
 /// Routes for other services only, at the root (the gateway never exposes `/internal`):
 /// `GET /internal/v1/search/customers?q=&types=&limit=` → `{data: [SearchHit]}`.
+/// `POST /internal/v1/live/customers` answers which companies and contacts exist.
 pub fn internal_router(svc: Arc<Customers>) -> Router {
     Router::new()
         .route(
             &format!("/internal/v1/search/{}", crate::CONTEXT),
             get(search),
         )
-        .with_state(svc)
+        .with_state(svc.clone())
+        .merge(crm_http::refs::router(crate::CONTEXT, svc))
 }
 
 async fn search(
@@ -53,6 +55,8 @@ async fn company_duplicates(
     Json(input): Json<NewCompany>,
 ) -> ApiResult<Json<Candidates<Company>>> {
     actor.require(Action::Read, Object::Company)?;
+    // The rules of a create, but every field optional (any part may find candidates).
+    crate::CompanyPatch::from(input.clone()).columns(false)?;
     let mut conn = svc.pool().acquire().await?;
     let data = dedupe::company_candidates(&mut conn, actor.tenant_id, &input, None).await?;
     Ok(Json(Candidates { data }))
@@ -64,6 +68,7 @@ async fn contact_duplicates(
     Json(input): Json<NewContact>,
 ) -> ApiResult<Json<Candidates<Contact>>> {
     actor.require(Action::Read, Object::Contact)?;
+    crate::ContactPatch::from(input.clone()).columns(false)?;
     let mut conn = svc.pool().acquire().await?;
     let data = dedupe::contact_candidates(&mut conn, actor.tenant_id, &input, None).await?;
     Ok(Json(Candidates { data }))
@@ -95,14 +100,29 @@ async fn merge_contacts(
     Ok(Versioned(merged))
 }
 
+/// A create body's schema with no field required (what the duplicate checks take).
+fn optional_fields(mut schema: serde_json::Value) -> serde_json::Value {
+    if let Some(o) = schema.as_object_mut() {
+        o.remove("required");
+        if let Some(props) = o.get_mut("properties").and_then(|p| p.as_object_mut()) {
+            for p in props.values_mut() {
+                if let Some(t) = p.get("type").and_then(|t| t.as_str()).map(str::to_owned) {
+                    p["type"] = serde_json::json!([t, "null"]);
+                }
+            }
+        }
+    }
+    schema
+}
+
 /// The context's operations in the OpenAPI document.
 pub fn openapi(doc: &mut ApiDoc) {
     resource::document::<Company, Customers>(doc, "companies");
     resource::document::<Contact, Customers>(doc, "contacts");
-    let (nc, cc) = (
-        doc.schema::<NewCompany>(),
-        doc.schema::<Candidates<Company>>(),
-    );
+    // The body of a create with every field optional.
+    let nc = doc.schema::<NewCompany>();
+    let nc = optional_fields(doc.resolve(&nc));
+    let cc = doc.schema::<Candidates<Company>>();
     doc.add(
         "post",
         "/companies/duplicates",
@@ -111,10 +131,9 @@ pub fn openapi(doc: &mut ApiDoc) {
             .body(nc)
             .response(200, "Candidates, most likely first", Some(cc)),
     );
-    let (nct, ccc) = (
-        doc.schema::<NewContact>(),
-        doc.schema::<Candidates<Contact>>(),
-    );
+    let nct = doc.schema::<NewContact>();
+    let nct = optional_fields(doc.resolve(&nct));
+    let ccc = doc.schema::<Candidates<Contact>>();
     doc.add(
         "post",
         "/contacts/duplicates",

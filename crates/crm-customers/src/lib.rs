@@ -23,6 +23,7 @@ use uuid::Uuid;
 use crm_core::migrate::Migration;
 use crm_core::query::ListQuery;
 use crm_core::record::{self, Resource, Writer};
+use crm_core::refs::{Lookup, Owners};
 use crm_core::{Action, Actor, Error, Object, Result, SearchHit, db, validate};
 
 pub use company::{Address, Company, CompanyPatch, NewCompany};
@@ -37,9 +38,10 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
 }];
 
 /// What other contexts may ask of the customers context. The monolith calls [`Customers`]
-/// directly; the microservices call the same trait over HTTP.
+/// directly; the microservices call the same trait over HTTP. As a [`Lookup`] it answers
+/// which companies and contacts exist (references from opportunities and activities).
 #[async_trait]
-pub trait CustomersApi: Send + Sync {
+pub trait CustomersApi: Lookup {
     async fn company(&self, actor: &Actor, id: Uuid) -> Result<Company>;
     async fn contact(&self, actor: &Actor, id: Uuid) -> Result<Contact>;
     /// Live contacts of a company, newest first.
@@ -95,14 +97,29 @@ pub trait CustomersApi: Send + Sync {
     async fn delete_contact(&self, actor: &Actor, id: Uuid, key: &str) -> Result<()>;
 }
 
-/// The context over its PostgreSQL schema.
+/// The context over its PostgreSQL schema. Owners' ids (`owner_id`: users) are checked
+/// through [`Owners`]; `company_id` of a contact on the writer's own transaction.
 pub struct Customers {
     pool: PgPool,
+    owners: Owners,
 }
 
 impl Customers {
     pub fn new(pool: PgPool) -> Self {
-        Customers { pool }
+        Customers {
+            pool,
+            owners: Owners::new(),
+        }
+    }
+
+    /// Checks references to the types `owners` answers for (users, in both builds).
+    pub fn with_owners(mut self, owners: Owners) -> Self {
+        self.owners = self.owners.merge(owners);
+        self
+    }
+
+    pub(crate) fn owners(&self) -> &Owners {
+        &self.owners
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -111,6 +128,19 @@ impl Customers {
 
     pub async fn migrate(pool: &PgPool) -> Result<()> {
         crm_core::migrate::run(pool, CONTEXT, MIGRATIONS).await
+    }
+}
+
+#[async_trait]
+impl Lookup for Customers {
+    async fn live(&self, actor: &Actor, object: &str, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+        let table = match object {
+            Company::OBJECT => Company::TABLE,
+            Contact::OBJECT => Contact::TABLE,
+            other => return Err(crm_core::refs::not_owned(CONTEXT, other)),
+        };
+        let mut conn = self.pool.acquire().await?;
+        crm_core::refs::live_ids(&mut conn, table, actor.tenant_id, ids).await
     }
 }
 

@@ -69,19 +69,38 @@ impl<S: Send + Sync> FromRequest<S> for RawJson {
     }
 }
 
-/// Parses JSON with the field path of the first type error.
+/// Parses a body strictly: exactly one JSON value (whitespace around it is fine, anything
+/// else after it is a 400), no text PostgreSQL cannot store (a NUL is a 400 naming the
+/// field), and the field path of the first type error (422). A number with a zero fraction
+/// (`84.0`) is the integer it equals, as JSON Schema's `integer` says.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let result: Result<T, _> = serde_path_to_error::deserialize(de);
-    result.map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            Error::bad_request("body", format!("malformed JSON: {inner}"))
-        } else {
-            field_error("", &path, &inner.to_string())
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        Error::bad_request(
+            "body",
+            format!("malformed JSON (a body is exactly one JSON value): {e}"),
+        )
+    })?;
+    crate::storable::check_value(&value)?;
+    integral_floats(&mut value);
+    from_value("", value)
+}
+
+/// Turns every float with a zero fraction that fits an `i64` into that integer.
+fn integral_floats(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && (-9.2e18..9.2e18).contains(&f)
+            {
+                *v = Value::from(f as i64);
+            }
         }
-    })
+        Value::Array(items) => items.iter_mut().for_each(integral_floats),
+        Value::Object(map) => map.values_mut().for_each(integral_floats),
+        _ => {}
+    }
 }
 
 /// Deserialises a JSON value (e.g. one batch item); field paths are prefixed with `prefix`.
@@ -170,15 +189,23 @@ pub struct IfMatch(pub i64);
 /// `If-Match` when present (DELETE accepts both).
 pub struct MaybeIfMatch(pub Option<i64>);
 
+/// Exactly what the document's `If-Match` pattern says: a version of 1 to 18 digits, bare
+/// or quoted, optionally weak (`3`, `"3"`, `W/"3"`).
 fn parse_if_match(v: &HeaderValue) -> Result<i64, ApiError> {
-    let s = v.to_str().unwrap_or("").trim();
-    let s = s.strip_prefix("W/").unwrap_or(s);
-    s.trim_matches('"').parse::<i64>().map_err(|_| {
-        ApiError(Error::bad_request(
-            "If-Match",
-            format!("'{s}' is not a version; send the record's ETag, e.g. \"3\""),
-        ))
-    })
+    let raw = v.to_str().unwrap_or("").trim();
+    let s = raw.strip_prefix("W/").unwrap_or(raw);
+    let s = s.strip_prefix('"').unwrap_or(s);
+    let s = s.strip_suffix('"').unwrap_or(s);
+    if (1..=18).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(n) = s.parse::<i64>()
+    {
+        return Ok(n);
+    }
+    Err(ApiError(Error::bad_request(
+        "If-Match",
+        format!("'{raw}' is not a version; send the record's ETag, e.g. \"3\""),
+    )))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for IfMatch {

@@ -80,6 +80,8 @@ pub fn with_edge(routes: Router, edge: &Edge) -> Router {
             .layer(from_fn_with_state(edge.timeout, timeout))
             // Oversized targets and headers are refused before any work (414, 431).
             .layer(from_fn(size_limits))
+            // Query text PostgreSQL cannot store (NUL) is refused naming the parameter (400).
+            .layer(from_fn(crate::storable::query))
             // Bodies over 1 MiB are refused while being read (413).
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             // Identify the caller (JWT or API key) when credentials are sent.

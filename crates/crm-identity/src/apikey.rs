@@ -40,9 +40,19 @@ pub struct ApiKey {
 const COLUMNS: &str =
     "id, tenant_id, user_id, name, prefix, role, created_at, expires_at, last_used_at, revoked_at";
 
+fn new_api_key_schema(s: &mut schemars::Schema) {
+    use crm_core::schema::{Rule, constrain};
+    let name = Rule::Text {
+        max: 100,
+        required: true,
+    };
+    constrain(s, true, &[("name", name)]);
+}
+
 /// `POST /api-keys`.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = new_api_key_schema)]
 pub struct NewApiKey {
     pub name: String,
     /// Defaults to the creator's role; may not exceed it.
@@ -83,7 +93,7 @@ impl Identity {
             return Err(Error::invalid("role", "may not exceed your own role"));
         }
         if req.expires_at.is_some_and(|t| t <= Utc::now()) {
-            return Err(Error::invalid("expires_at", "must be in the future"));
+            return Err(Error::inconsistent("expires_at", "must be in the future"));
         }
         let key = format!("{API_KEY_PREFIX}{}", secret(32));
         let prefix: String = key.chars().take(12).collect();

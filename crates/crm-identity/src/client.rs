@@ -187,6 +187,13 @@ impl IdentityClient {
 }
 
 #[async_trait]
+impl crm_core::refs::Lookup for IdentityClient {
+    async fn live(&self, actor: &Actor, object: &str, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+        crm_http::refs::live(&self.http, crate::CONTEXT, actor, object, ids).await
+    }
+}
+
+#[async_trait]
 impl IdentityApi for IdentityClient {
     async fn users_with_role(&self, actor: &Actor, role: Role) -> Result<Vec<UserRef>> {
         let filter = format!("and(role[eq]:\"{role}\",active[eq]:true)");

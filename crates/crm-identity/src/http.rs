@@ -266,6 +266,9 @@ pub fn openapi(doc: &mut ApiDoc) {
         "/auth/signup",
         Op::new("auth", "Create a tenant and its first admin")
             .public()
+            .problems(403, &["forbidden"])
+            .problems(409, &["duplicate"])
+            .problems(429, &["rate-limited"])
             .body(signup)
             .response(201, "Signed in", Some(tokens.clone())),
     );
@@ -274,6 +277,8 @@ pub fn openapi(doc: &mut ApiDoc) {
         "/auth/login",
         Op::new("auth", "Sign in with e-mail and password")
             .public()
+            .problems(401, &["unauthorized"])
+            .problems(429, &["rate-limited"])
             .body(login)
             .response(200, "Signed in", Some(tokens.clone())),
     );
@@ -285,6 +290,7 @@ pub fn openapi(doc: &mut ApiDoc) {
             "Exchange a refresh token (single use) for new tokens",
         )
         .public()
+        .problems(401, &["unauthorized"])
         .body(refresh.clone())
         .response(200, "New tokens", Some(tokens)),
     );
@@ -293,6 +299,7 @@ pub fn openapi(doc: &mut ApiDoc) {
         "/auth/logout",
         Op::new("auth", "Revoke a refresh token")
             .public()
+            .problems(401, &["unauthorized"])
             .body(refresh)
             .response(204, "Revoked", None),
     );

@@ -27,7 +27,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crm_core::migrate::Migration;
-use crm_core::record;
+use crm_core::record::{self, Resource};
+use crm_core::refs::Lookup;
 use crm_core::{Action, Actor, Object, Result, Role};
 
 pub use keys::Keys;
@@ -68,9 +69,10 @@ pub struct UserRef {
     pub role: Role,
 }
 
-/// What other contexts may ask of identity.
+/// What other contexts may ask of identity. As a [`Lookup`] it answers which users exist
+/// (the `owner_id` and `assignee_id` of every other context).
 #[async_trait]
-pub trait IdentityApi: Send + Sync {
+pub trait IdentityApi: Lookup {
     /// Active users of the caller's tenant with `role`, oldest first (stable for round-robin).
     async fn users_with_role(&self, actor: &Actor, role: Role) -> Result<Vec<UserRef>>;
 }
@@ -130,6 +132,37 @@ pub struct Tenant {
     pub id: Uuid,
     pub name: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Which users exist, over a pool of its own: the light [`Lookup`] other contexts hold in the
+/// monolith (their checks must not wait on the pool their own transaction holds).
+#[derive(Clone)]
+pub struct Users {
+    pool: PgPool,
+}
+
+impl Users {
+    pub fn new(pool: PgPool) -> Self {
+        Users { pool }
+    }
+}
+
+#[async_trait]
+impl Lookup for Users {
+    async fn live(&self, actor: &Actor, object: &str, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+        if object != User::OBJECT {
+            return Err(crm_core::refs::not_owned(CONTEXT, object));
+        }
+        let mut conn = self.pool.acquire().await?;
+        crm_core::refs::live_ids(&mut conn, User::TABLE, actor.tenant_id, ids).await
+    }
+}
+
+#[async_trait]
+impl Lookup for Identity {
+    async fn live(&self, actor: &Actor, object: &str, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+        Users::new(self.pool.clone()).live(actor, object, ids).await
+    }
 }
 
 #[async_trait]

@@ -18,9 +18,28 @@ use crm_http::jwt::Claims;
 use crate::Identity;
 use crate::user::{self, User};
 
+fn signup_schema(s: &mut schemars::Schema) {
+    use crm_core::schema::{EMAIL, Rule, constrain};
+    let text = Rule::Text {
+        max: 200,
+        required: true,
+    };
+    constrain(
+        s,
+        true,
+        &[
+            ("tenant_name", text),
+            ("name", text),
+            ("email", Rule::Pattern(EMAIL)),
+            ("password", Rule::Pattern(crate::user::PASSWORD)),
+        ],
+    );
+}
+
 /// `POST /auth/signup`: a new tenant and its first admin.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = signup_schema)]
 pub struct Signup {
     pub tenant_name: String,
     pub name: String,

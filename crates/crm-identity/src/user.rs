@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crm_core::columns::ColumnsBuilder;
 use crm_core::query::{FieldKind, FieldSpec, SqlValue};
 use crm_core::record::{self, Columns, Meta, Resource, Writer};
+use crm_core::schema::Rule;
 use crm_core::{Actor, Error, Object, Patch, Result, Role, validate};
 
 use crate::Identity;
@@ -62,9 +63,39 @@ impl Resource for User {
     }
 }
 
+/// A password: 8 to 128 characters, any.
+pub(crate) const PASSWORD: &str = r"^[^\x00]{8,128}$";
+
+/// What each field of a user body accepts (`columns` checks the same).
+const USER_RULES: &[(&str, Rule)] = &[
+    ("email", Rule::Pattern(crm_core::schema::EMAIL)),
+    ("email", Rule::Required),
+    (
+        "name",
+        Rule::Text {
+            max: 200,
+            required: true,
+        },
+    ),
+    ("role", Rule::OneOfNonNull(ROLES)),
+    ("role", Rule::Required),
+    ("active", Rule::NonNull),
+    ("password", Rule::Pattern(PASSWORD)),
+    ("password", Rule::Required),
+];
+
+fn new_user_schema(s: &mut schemars::Schema) {
+    crm_core::schema::constrain(s, true, USER_RULES);
+}
+
+fn user_patch_schema(s: &mut schemars::Schema) {
+    crm_core::schema::constrain(s, false, USER_RULES);
+}
+
 /// `POST /users` (admins only).
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = new_user_schema)]
 pub struct NewUser {
     pub email: Option<String>,
     pub name: Option<String>,
@@ -77,6 +108,7 @@ pub struct NewUser {
 /// `PATCH /users/{id}` (admins only).
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = user_patch_schema)]
 pub struct UserPatch {
     #[serde(default)]
     pub email: Patch<String>,

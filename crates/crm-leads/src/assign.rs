@@ -20,9 +20,19 @@ pub struct AssignRequest {
     pub owner_id: Option<Uuid>,
 }
 
+fn disqualify_schema(s: &mut schemars::Schema) {
+    use crm_core::schema::{Rule, constrain};
+    let reason = Rule::Text {
+        max: 500,
+        required: true,
+    };
+    constrain(s, true, &[("reason", reason)]);
+}
+
 /// `POST /leads/{id}/disqualify`.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = disqualify_schema)]
 pub struct DisqualifyRequest {
     pub reason: String,
 }

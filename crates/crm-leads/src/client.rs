@@ -22,6 +22,13 @@ impl LeadsClient {
 }
 
 #[async_trait]
+impl crm_core::refs::Lookup for LeadsClient {
+    async fn live(&self, actor: &Actor, object: &str, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+        crm_http::refs::live(&self.http, crate::CONTEXT, actor, object, ids).await
+    }
+}
+
+#[async_trait]
 impl LeadsApi for LeadsClient {
     async fn lead(&self, actor: &Actor, id: Uuid) -> Result<Lead> {
         self.http.get(actor, &format!("/api/v1/leads/{id}")).await

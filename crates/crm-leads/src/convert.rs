@@ -84,7 +84,7 @@ pub trait Converter: Send + Sync {
 /// The company to create when the request gives no `company`.
 pub fn company_from_lead(lead: &Lead) -> Result<NewCompany> {
     let name = lead.company_name.clone().ok_or_else(|| {
-        Error::invalid(
+        Error::inconsistent(
             "company",
             "give company.id or company.data: the lead names no company",
         )

@@ -29,14 +29,16 @@ pub fn router(svc: Arc<Leads>) -> Router {
 }
 
 /// Routes for other services only, at the root (the gateway never exposes `/internal`):
-/// `GET /internal/v1/search/leads?q=&types=&limit=` → `{data: [SearchHit]}`.
+/// `GET /internal/v1/search/leads?q=&types=&limit=` → `{data: [SearchHit]}`, and
+/// `POST /internal/v1/live/leads` (which leads exist).
 pub fn internal_router(svc: Arc<Leads>) -> Router {
     Router::new()
         .route(
             &format!("/internal/v1/search/{}", crate::CONTEXT),
             get(search),
         )
-        .with_state(svc)
+        .with_state(svc.clone())
+        .merge(crm_http::refs::router(crate::CONTEXT, svc))
 }
 
 async fn search(
@@ -74,6 +76,9 @@ async fn assign_lead(
 ) -> ApiResult<Versioned<Lead>> {
     actor.require(Action::Update, Object::Lead)?;
     let mut tx = svc.pool().begin().await?;
+    if req.owner_id.is_some() {
+        svc.check_owner(&actor, req.owner_id).await?;
+    }
     let lead = assign::assign(&mut tx, svc.identity(), &actor, id, version, req).await?;
     db::commit(tx).await?;
     Ok(Versioned(lead))

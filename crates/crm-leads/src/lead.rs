@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crm_core::columns::ColumnsBuilder;
 use crm_core::query::{FieldKind, FieldSpec, SqlValue};
 use crm_core::record::{self, Columns, Meta, Resource, Writer};
+use crm_core::schema::{self, Rule};
 use crm_core::{Actor, Error, Money, Object, Patch, Result, outbox, validate};
 use crm_customers::LEAD_SOURCES;
 
@@ -120,6 +121,7 @@ impl Resource for Lead {
 /// `POST /leads`. With `owner_id` the lead starts `assigned`, else `new`.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = new_lead_schema)]
 pub struct NewLead {
     /// Required: the person's name.
     pub name: Option<String>,
@@ -137,6 +139,7 @@ pub struct NewLead {
 /// `PATCH /leads/{id}`. `status` follows the status machine; `converted` is refused.
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = lead_patch_schema)]
 pub struct LeadPatch {
     #[serde(default)]
     pub name: Patch<String>,
@@ -160,6 +163,49 @@ pub struct LeadPatch {
     pub status: Patch<Status>,
     #[serde(default)]
     pub disqualify_reason: Patch<String>,
+}
+
+/// What each field of a lead body accepts (`field_columns` checks the same).
+const LEAD_RULES: &[(&str, Rule)] = &[
+    (
+        "name",
+        Rule::Text {
+            max: 200,
+            required: true,
+        },
+    ),
+    (
+        "company_name",
+        Rule::Text {
+            max: 200,
+            required: false,
+        },
+    ),
+    ("email", Rule::OptPattern(schema::EMAIL)),
+    ("phone", Rule::OptPattern(schema::PHONE)),
+    (
+        "title",
+        Rule::Text {
+            max: 200,
+            required: false,
+        },
+    ),
+    ("source", Rule::OneOfNonNull(LEAD_SOURCES)),
+    (
+        "description",
+        Rule::Text {
+            max: 5000,
+            required: false,
+        },
+    ),
+];
+
+fn new_lead_schema(s: &mut schemars::Schema) {
+    schema::constrain(s, true, LEAD_RULES);
+}
+
+fn lead_patch_schema(s: &mut schemars::Schema) {
+    schema::constrain(s, false, LEAD_RULES);
 }
 
 fn email(field: &str, v: &str) -> std::result::Result<String, crm_core::FieldError> {
@@ -235,7 +281,7 @@ fn derive(
         Patch::Value(to) => from.transition(to)?,
     };
     if matches!(to, Status::Assigned | Status::Working) && owner_after.is_none() {
-        b.error(
+        b.inconsistent(
             "owner_id",
             format!("is required for a {} lead", to.as_str()),
         );
@@ -254,7 +300,7 @@ fn derive(
         },
     };
     if to == Status::Disqualified && reason_after.is_none() && !reason_invalid {
-        b.error("disqualify_reason", "is required to disqualify a lead");
+        b.inconsistent("disqualify_reason", "is required to disqualify a lead");
     }
     let changed = (to != from || current.is_none()).then_some((from, to));
     if changed.is_some() {
@@ -360,6 +406,7 @@ impl Writer<Lead> for Leads {
     }
 
     async fn create(&self, conn: &mut PgConnection, actor: &Actor, input: NewLead) -> Result<Lead> {
+        let owner = input.owner_id;
         let patch = LeadPatch {
             name: input.name.into(),
             company_name: input.company_name.into(),
@@ -379,6 +426,7 @@ impl Writer<Lead> for Leads {
         let mut rules = ColumnsBuilder::new(true);
         derive(&mut rules, &mut cols, None, status, reason)?;
         rules.finish()?;
+        self.check_owner(actor, owner).await?;
         add_score(&mut cols, None)?;
         record::create::<Lead>(conn, actor, cols).await
     }
@@ -392,6 +440,10 @@ impl Writer<Lead> for Leads {
         patch: LeadPatch,
     ) -> Result<Lead> {
         let before = record::lock::<Lead>(conn, actor.tenant_id, id).await?;
+        let owner = patch.owner_id.value().copied();
+        if owner.is_some() && owner != before.owner_id {
+            self.check_owner(actor, owner).await?;
+        }
         apply_patch(conn, actor, &before, expected, patch).await
     }
 

@@ -26,7 +26,8 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crm_core::migrate::Migration;
-use crm_core::record;
+use crm_core::record::{self, Resource};
+use crm_core::refs::{Lookup, Owners, Refs};
 use crm_core::{Action, Actor, Error, Object, Result, SearchHit, validate};
 use crm_identity::IdentityApi;
 
@@ -48,9 +49,10 @@ pub const MIGRATIONS: &[Migration] = &[
     },
 ];
 
-/// What other contexts may ask of the leads context.
+/// What other contexts may ask of the leads context. As a [`Lookup`] it answers which
+/// leads exist (activity links).
 #[async_trait]
-pub trait LeadsApi: Send + Sync {
+pub trait LeadsApi: Lookup {
     async fn lead(&self, actor: &Actor, id: Uuid) -> Result<Lead>;
     async fn search(
         &self,
@@ -65,6 +67,7 @@ pub struct Leads {
     pool: PgPool,
     identity: Arc<dyn IdentityApi>,
     converter: Arc<dyn convert::Converter>,
+    owners: Owners,
 }
 
 impl Leads {
@@ -77,7 +80,21 @@ impl Leads {
             pool,
             identity,
             converter,
+            owners: Owners::new(),
         }
+    }
+
+    /// Checks `owner_id` (users) through `owners`.
+    pub fn with_owners(mut self, owners: Owners) -> Self {
+        self.owners = self.owners.merge(owners);
+        self
+    }
+
+    /// A lead's reference to its owner, a user of the tenant (the caller needs no check).
+    pub(crate) async fn check_owner(&self, actor: &Actor, owner: Option<Uuid>) -> Result<()> {
+        let mut refs = Refs::new();
+        refs.add("owner_id", "user", owner.filter(|o| *o != actor.user_id));
+        refs.require(actor, &self.owners).await
     }
 
     pub fn converter(&self) -> &dyn convert::Converter {
@@ -94,6 +111,17 @@ impl Leads {
 
     pub async fn migrate(pool: &PgPool) -> Result<()> {
         crm_core::migrate::run(pool, CONTEXT, MIGRATIONS).await
+    }
+}
+
+#[async_trait]
+impl Lookup for Leads {
+    async fn live(&self, actor: &Actor, object: &str, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+        if object != Lead::OBJECT {
+            return Err(crm_core::refs::not_owned(CONTEXT, object));
+        }
+        let mut conn = self.pool.acquire().await?;
+        crm_core::refs::live_ids(&mut conn, Lead::TABLE, actor.tenant_id, ids).await
     }
 }
 

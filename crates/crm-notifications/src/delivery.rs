@@ -256,10 +256,10 @@ pub async fn list(
 ) -> Result<Page<Delivery>> {
     let limit = match p.limit.as_deref() {
         None => DEFAULT_LIMIT,
-        Some(l) => l
-            .trim()
-            .parse::<i64>()
-            .ok()
+        // Digits only, as the document's `integer` says.
+        Some(l) => Some(l)
+            .filter(|l| !l.is_empty() && l.len() <= 18 && l.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|l| l.parse::<i64>().ok())
             .filter(|l| (1..=MAX_LIMIT).contains(l))
             .ok_or_else(|| {
                 Error::bad_request("limit", format!("must be an integer from 1 to {MAX_LIMIT}"))

@@ -111,12 +111,16 @@ pub fn openapi(doc: &mut ApiDoc) {
     if let Some(props) = params["properties"].as_object() {
         for (name, s) in props {
             let description = s["description"].as_str().unwrap_or("");
-            list = list.query(
-                name,
-                description,
-                serde_json::json!({"type": "string"}),
-                false,
-            );
+            let schema = match name.as_str() {
+                "limit" => {
+                    serde_json::json!({"type": "integer", "minimum": 1, "maximum": crm_core::query::MAX_LIMIT})
+                }
+                "status" => {
+                    serde_json::json!({"type": "string", "enum": crate::delivery::STATUSES})
+                }
+                _ => serde_json::json!({"type": "string", "format": "uuid"}),
+            };
+            list = list.query(name, description, schema, false);
         }
     }
     doc.add(

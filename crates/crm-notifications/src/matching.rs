@@ -10,10 +10,58 @@ use crm_core::FieldError;
 /// The most patterns one webhook may hold.
 pub const MAX_PATTERNS: usize = 50;
 
-/// Checks one pattern's shape: `[a-z_]+\.[a-z_]+`, `[a-z_]+\.\*` or `*`. Surrounding spaces
-/// are trimmed; nothing else is rewritten, so what is stored is what is matched.
+/// Checks one pattern: its shape (`[a-z_]+\.[a-z_]+`, `[a-z_]+\.\*` or `*`, nothing
+/// rewritten, so what is stored is what is matched), then that
+/// it can ever match: an event the system emits, or a wildcard over an object that emits
+/// events (`crm_core::event`'s catalogue, served in the OpenAPI document as an enum).
 pub fn pattern(field: &str, value: &str) -> Result<String, FieldError> {
-    let v = value.trim();
+    let v = shape(field, value)?;
+    let known = v == "*"
+        || match v.strip_suffix(".*") {
+            Some(object) => crm_core::event::OBJECTS.contains(&object),
+            None => crm_core::event::is_emitted(&v),
+        };
+    if known {
+        Ok(v)
+    } else {
+        Err(FieldError::new(
+            field,
+            format!(
+                "'{v}' names no event the system emits; see the list of events in the API document"
+            ),
+        ))
+    }
+}
+
+/// Every pattern a webhook may subscribe with: `*`, `{object}.*` and every emitted event.
+pub fn patterns() -> Vec<String> {
+    let mut all = vec!["*".to_owned()];
+    all.extend(crm_core::event::OBJECTS.iter().map(|o| format!("{o}.*")));
+    all.extend(crm_core::event::emitted());
+    all
+}
+
+/// One pattern in the API document: an enum of [`patterns`], exactly what [`pattern`] accepts.
+pub struct EventPattern;
+
+impl schemars::JsonSchema for EventPattern {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "EventPattern".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "An event the system emits, `{object}.*` for every event of an object, or `*` for all.",
+            "enum": patterns(),
+        })
+    }
+}
+
+/// The grammar of a pattern, without asking whether anything emits it. Taken as given (no
+/// trimming), so what is stored is what was sent and what the document's enum lists.
+fn shape(field: &str, value: &str) -> Result<String, FieldError> {
+    let v = value;
     let word = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
     let ok = v == "*"
         || v.split_once('.')
@@ -58,11 +106,21 @@ mod tests {
             "opportunity.stage_changed",
             "lead.*",
             "*",
-            " company.updated ",
         ] {
             assert!(pattern("events[0]", ok).is_ok(), "{ok}");
         }
-        assert_eq!(pattern("e", " lead.* ").unwrap(), "lead.*");
+        assert!(pattern("e", " lead.* ").is_err(), "taken as given");
+    }
+
+    #[test]
+    fn well_formed_names_nothing_emits_are_refused() {
+        for bad in ["deal.created", "company.exploded", "deal.*", "lead.won"] {
+            let e = pattern("events[1]", bad).unwrap_err();
+            assert_eq!(e.field, "events[1]", "{bad}");
+        }
+        for p in patterns() {
+            assert!(pattern("events", &p).is_ok(), "{p}");
+        }
     }
 
     #[test]
@@ -81,7 +139,7 @@ mod tests {
             "company-x.created",
             "company.created1",
         ] {
-            let e = pattern("events[3]", bad).unwrap_err();
+            let e = shape("events[3]", bad).unwrap_err();
             assert_eq!(e.field, "events[3]", "{bad}");
         }
     }
@@ -112,7 +170,7 @@ mod tests {
     proptest! {
         #[test]
         fn every_pattern_of_the_grammar_is_accepted_unchanged(p in valid_pattern()) {
-            prop_assert_eq!(pattern("events", &p).unwrap(), p);
+            prop_assert_eq!(shape("events", &p).unwrap(), p);
         }
 
         #[test]
@@ -131,7 +189,7 @@ mod tests {
 
         #[test]
         fn accepted_patterns_hold_only_the_grammars_characters(s in "\\PC{0,20}") {
-            if let Ok(p) = pattern("events", &s) {
+            if let Ok(p) = shape("events", &s) {
                 prop_assert!(p.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.' || b == b'*'));
                 prop_assert!(p == "*" || p.matches('.').count() == 1);
             }

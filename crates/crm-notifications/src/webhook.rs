@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crm_core::columns::ColumnsBuilder;
 use crm_core::query::{FieldKind, FieldSpec, SqlValue};
 use crm_core::record::{self, Columns, Meta, Resource, Writer};
+use crm_core::schema::{self, Rule};
 use crm_core::{Actor, FieldError, Object, Patch, Result};
 
 use crate::Notifications;
@@ -68,13 +69,56 @@ impl Resource for Webhook {
     }
 }
 
+/// An absolute http(s) URL without credentials, as [`url`] takes it (a host of letters,
+/// digits, dots and dashes, an optional port, then a path, query or fragment).
+const URL_PATTERN: &str = r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,4})?([/?#][!-~]*)?\s*$";
+
+/// What each field of a webhook body accepts (`build` checks the same).
+const WEBHOOK_RULES: &[(&str, Rule)] = &[
+    ("url", Rule::Pattern(URL_PATTERN)),
+    ("url", Rule::Required),
+    (
+        "description",
+        Rule::Text {
+            max: 1000,
+            required: false,
+        },
+    ),
+    ("active", Rule::NonNull),
+    (
+        "secret",
+        Rule::Pattern(r"^[^\s\x00-\x1f\x7f-\x9f]{16,256}$"),
+    ),
+];
+
+fn new_webhook_schema(s: &mut schemars::Schema) {
+    schema::constrain(s, true, WEBHOOK_RULES);
+    // The URL's length: at most 2000 characters.
+    if let Some(url) = s.get_mut("properties").and_then(|p| p.get_mut("url")) {
+        url["maxLength"] = serde_json::json!(MAX_URL_LEN);
+    }
+}
+
+fn webhook_patch_schema(s: &mut schemars::Schema) {
+    schema::constrain(s, false, WEBHOOK_RULES);
+    if let Some(url) = s.get_mut("properties").and_then(|p| p.get_mut("url")) {
+        url["maxLength"] = serde_json::json!(MAX_URL_LEN);
+    }
+}
+
 /// `POST /webhooks`.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = new_webhook_schema)]
 pub struct NewWebhook {
     /// Required: an absolute http or https URL without credentials, at most 2000 characters.
     pub url: Option<String>,
     /// Required: 1 to 50 patterns (`company.created`, `company.*`, `*`).
+    #[schemars(
+        required,
+        with = "Vec<crate::matching::EventPattern>",
+        length(min = 1, max = 50)
+    )]
     pub events: Option<Vec<String>>,
     pub description: Option<String>,
     /// Default `true`.
@@ -88,10 +132,12 @@ pub struct NewWebhook {
 /// `POST /webhooks/{id}/rotate-secret`.
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = webhook_patch_schema)]
 pub struct WebhookPatch {
     #[serde(default)]
     pub url: Patch<String>,
     #[serde(default)]
+    #[schemars(with = "Vec<crate::matching::EventPattern>", length(min = 1, max = 50))]
     pub events: Patch<Vec<String>>,
     #[serde(default)]
     pub description: Patch<String>,

@@ -29,6 +29,13 @@ impl SalesClient {
 }
 
 #[async_trait]
+impl crm_core::refs::Lookup for SalesClient {
+    async fn live(&self, actor: &Actor, object: &str, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+        crm_http::refs::live(&self.http, crate::CONTEXT, actor, object, ids).await
+    }
+}
+
+#[async_trait]
 impl SalesApi for SalesClient {
     async fn opportunity(&self, actor: &Actor, id: Uuid) -> Result<Opportunity> {
         self.http.get(actor, &format!("{OPPORTUNITIES}/{id}")).await

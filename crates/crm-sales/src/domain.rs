@@ -186,7 +186,7 @@ impl From<RuleError> for Error {
                 "only a closed (won or lost) opportunity can be reopened",
             ),
             RuleError::StageNotOpen => Error::invalid("stage_id", "must be an open stage"),
-            RuleError::Invalid(errors) => Error::Validation(errors),
+            RuleError::Invalid(errors) => Error::Inconsistent(errors),
         }
     }
 }

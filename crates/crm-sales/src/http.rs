@@ -43,7 +43,8 @@ pub const DEFAULT_PIPELINE: &str = "/internal/v1/sales/default-pipeline";
 
 /// Routes for other services only, at the root (the gateway never exposes `/internal`):
 /// `GET /internal/v1/search/sales?q=&types=&limit=` → `{data: [SearchHit]}`, and
-/// [`DEFAULT_PIPELINE`].
+/// [`DEFAULT_PIPELINE`], and `POST /internal/v1/live/sales` (which opportunities, pipelines
+/// and stages exist).
 pub fn internal_router(svc: Arc<Sales>) -> Router {
     Router::new()
         .route(
@@ -51,7 +52,8 @@ pub fn internal_router(svc: Arc<Sales>) -> Router {
             get(search),
         )
         .route(DEFAULT_PIPELINE, get(default_pipeline))
-        .with_state(svc)
+        .with_state(svc.clone())
+        .merge(crm_http::refs::router(crate::CONTEXT, svc))
 }
 
 async fn search(

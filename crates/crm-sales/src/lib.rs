@@ -38,6 +38,7 @@ use uuid::Uuid;
 use crm_core::migrate::Migration;
 use crm_core::query::ListQuery;
 use crm_core::record::{self, Resource};
+use crm_core::refs::{Lookup, Owners};
 use crm_core::{Action, Actor, Error, Object, Result, SearchHit, db, validate};
 use crm_customers::CustomersApi;
 
@@ -57,9 +58,10 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
 }];
 
 /// What other contexts may ask of the sales context. The monolith calls [`Sales`]
-/// directly; the microservices call the same trait over HTTP.
+/// directly; the microservices call the same trait over HTTP. As a [`Lookup`] it answers
+/// which opportunities, pipelines and stages exist (activity links).
 #[async_trait]
-pub trait SalesApi: Send + Sync {
+pub trait SalesApi: Lookup {
     async fn opportunity(&self, actor: &Actor, id: Uuid) -> Result<Opportunity>;
     /// Live open opportunities of a company, soonest expected close first.
     async fn open_opportunities_of_company(
@@ -91,15 +93,25 @@ pub trait SalesApi: Send + Sync {
 }
 
 /// The context over its PostgreSQL schema; company and contact references are checked
-/// through the customers context's API.
+/// through the customers context's API, owners through whatever [`Owners`] adds (identity).
 pub struct Sales {
     pool: PgPool,
-    customers: Arc<dyn CustomersApi>,
+    owners: Owners,
 }
 
 impl Sales {
     pub fn new(pool: PgPool, customers: Arc<dyn CustomersApi>) -> Self {
-        Sales { pool, customers }
+        let customers: Arc<dyn Lookup> = customers;
+        Sales {
+            pool,
+            owners: Owners::new().with(&["company", "contact"], customers),
+        }
+    }
+
+    /// Checks references to the types `owners` answers for too (users).
+    pub fn with_owners(mut self, owners: Owners) -> Self {
+        self.owners = self.owners.merge(owners);
+        self
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -108,6 +120,20 @@ impl Sales {
 
     pub async fn migrate(pool: &PgPool) -> Result<()> {
         crm_core::migrate::run(pool, CONTEXT, MIGRATIONS).await
+    }
+}
+
+#[async_trait]
+impl Lookup for Sales {
+    async fn live(&self, actor: &Actor, object: &str, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+        let table = match object {
+            Opportunity::OBJECT => Opportunity::TABLE,
+            Pipeline::OBJECT => Pipeline::TABLE,
+            Stage::OBJECT => Stage::TABLE,
+            other => return Err(crm_core::refs::not_owned(CONTEXT, other)),
+        };
+        let mut conn = self.pool.acquire().await?;
+        crm_core::refs::live_ids(&mut conn, table, actor.tenant_id, ids).await
     }
 }
 

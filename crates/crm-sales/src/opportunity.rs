@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crm_core::query::{FieldKind, FieldSpec};
 use crm_core::record::{Meta, Resource};
+use crm_core::schema::{self, Rule};
 use crm_core::{Money, Object, Patch};
 
 use crate::domain::{FORECAST_CATEGORIES, Standing, Status};
@@ -135,9 +136,37 @@ impl Resource for Opportunity {
     }
 }
 
+/// What each field of an opportunity body accepts (`write` checks the same).
+const OPPORTUNITY_RULES: &[(&str, Rule)] = &[
+    (
+        "name",
+        Rule::Text {
+            max: 200,
+            required: true,
+        },
+    ),
+    ("probability", Rule::Range(0, 100)),
+    (
+        "loss_reason",
+        Rule::Text {
+            max: 1000,
+            required: false,
+        },
+    ),
+];
+
+fn new_opportunity_schema(s: &mut schemars::Schema) {
+    schema::constrain(s, true, OPPORTUNITY_RULES);
+}
+
+fn opportunity_patch_schema(s: &mut schemars::Schema) {
+    schema::constrain(s, false, OPPORTUNITY_RULES);
+}
+
 /// `POST /opportunities`.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = new_opportunity_schema)]
 pub struct NewOpportunity {
     /// Required.
     pub name: Option<String>,
@@ -167,6 +196,7 @@ pub struct NewOpportunity {
 /// the same rules as `move`; a closed opportunity changes stage only by `reopen`.
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = opportunity_patch_schema)]
 pub struct OpportunityPatch {
     #[serde(default)]
     pub name: Patch<String>,

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crm_core::columns::ColumnsBuilder;
 use crm_core::query::{FieldKind, FieldSpec, SqlValue};
 use crm_core::record::{self, Meta, Resource, Writer};
+use crm_core::schema::{self, Rule};
 use crm_core::{Actor, Error, Object, Patch, Result, outbox};
 
 use crate::Sales;
@@ -62,9 +63,41 @@ impl Resource for Pipeline {
     }
 }
 
+/// What each field of a pipeline body accepts (`columns` checks the same).
+const PIPELINE_RULES: &[(&str, Rule)] = &[
+    (
+        "name",
+        Rule::Text {
+            max: 200,
+            required: true,
+        },
+    ),
+    ("is_default", Rule::NonNull),
+    (
+        "description",
+        Rule::Text {
+            max: 5000,
+            required: false,
+        },
+    ),
+];
+
+fn new_pipeline_schema(s: &mut schemars::Schema) {
+    schema::constrain(s, true, PIPELINE_RULES);
+    if let Some(stages) = s.get_mut("properties").and_then(|p| p.get_mut("stages")) {
+        stages["minItems"] = serde_json::json!(1);
+        stages["maxItems"] = serde_json::json!(30);
+    }
+}
+
+fn pipeline_patch_schema(s: &mut schemars::Schema) {
+    schema::constrain(s, false, PIPELINE_RULES);
+}
+
 /// `POST /pipelines`.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = new_pipeline_schema)]
 pub struct NewPipeline {
     /// Required.
     pub name: Option<String>,
@@ -78,6 +111,7 @@ pub struct NewPipeline {
 /// `PATCH /pipelines/{id}`: absent fields stay, `null` clears. Stages change through `/stages`.
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = pipeline_patch_schema)]
 pub struct PipelinePatch {
     #[serde(default)]
     pub name: Patch<String>,

@@ -1,5 +1,6 @@
-//! Resolving what a write names: pipelines and stages of the tenant, and references into
-//! the customers context (checked through [`crm_customers::CustomersApi`]).
+//! Resolving what a write names: pipelines and stages of the tenant (on the write's own
+//! transaction), and references into other contexts (users, companies, contacts: through
+//! their owners, `crm_core::refs`).
 //!
 //! Lookups take `FOR KEY SHARE`, the lock the foreign keys take anyway: a stage cannot be
 //! deleted or re-flagged between being read here and the opportunity being written.
@@ -7,6 +8,7 @@
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crm_core::refs::Refs;
 use crm_core::{Actor, FieldError, Patch, Result};
 
 use crate::Sales;
@@ -70,8 +72,9 @@ pub(crate) async fn first_stage(
     stage_where(conn, tenant, "TRUE", pipeline, None, None).await
 }
 
-/// The stage named by `stage_id` and/or `stage_key` in `pipeline`; a stage of another
-/// pipeline, an unknown key, or two names for different stages are field errors.
+/// The stage named by `stage_id` and/or `stage_key` in `pipeline`: a stage of another
+/// pipeline or an unknown key goes to `missing` (unknown references), two names for
+/// different stages to `errors`.
 pub(crate) async fn named_stage(
     conn: &mut PgConnection,
     tenant: Uuid,
@@ -79,6 +82,7 @@ pub(crate) async fn named_stage(
     stage_id: Patch<Uuid>,
     stage_key: Patch<String>,
     errors: &mut Vec<FieldError>,
+    missing: &mut Vec<FieldError>,
 ) -> Result<Named> {
     let by_id = match stage_id {
         Patch::Absent => None,
@@ -90,9 +94,9 @@ pub(crate) async fn named_stage(
             match stage_where(conn, tenant, "id = $4", pipeline, None, Some(id)).await? {
                 Some(s) => Some(s),
                 None => {
-                    errors.push(FieldError::new(
+                    missing.push(FieldError::new(
                         "stage_id",
-                        format!("is not a stage of pipeline {pipeline}"),
+                        format!("is not a live stage of pipeline {pipeline}"),
                     ));
                     return Ok(Named::Invalid);
                 }
@@ -107,7 +111,7 @@ pub(crate) async fn named_stage(
             match stage_where(conn, tenant, "key = $3", pipeline, Some(k), None).await? {
                 Some(s) => Some(s),
                 None => {
-                    errors.push(FieldError::new(
+                    missing.push(FieldError::new(
                         "stage_key",
                         format!("'{k}' is not a stage of pipeline {pipeline}"),
                     ));
@@ -144,34 +148,20 @@ pub(crate) async fn first_or_error(
 }
 
 impl Sales {
-    /// Records a field error for each reference that does not name a live record of the
-    /// tenant in the customers context.
+    /// The references of an opportunity write to other contexts (owner, company, primary
+    /// contact), checked at once through their owners: one look-up per type.
     pub(crate) async fn check_references(
         &self,
         actor: &Actor,
+        owner: Option<Uuid>,
         company: Option<Uuid>,
         contact: Option<Uuid>,
         errors: &mut Vec<FieldError>,
     ) -> Result<()> {
-        if let Some(id) = company {
-            match self.customers.company(actor, id).await {
-                Ok(_) => {}
-                // In-process a NotFound, over HTTP a 404 problem: the same answer.
-                Err(e) if crm_http::client::is_not_found(&e) => {
-                    errors.push(FieldError::new("company_id", "no such company"))
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        if let Some(id) = contact {
-            match self.customers.contact(actor, id).await {
-                Ok(_) => {}
-                Err(e) if crm_http::client::is_not_found(&e) => {
-                    errors.push(FieldError::new("primary_contact_id", "no such contact"))
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
+        let mut refs = Refs::new();
+        refs.add("owner_id", "user", owner);
+        refs.add("company_id", "company", company);
+        refs.add("primary_contact_id", "contact", contact);
+        refs.check(actor, &self.owners, errors).await
     }
 }

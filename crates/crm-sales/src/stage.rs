@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crm_core::columns::ColumnsBuilder;
 use crm_core::query::{FieldKind, FieldSpec, SqlValue};
 use crm_core::record::{self, Columns, Meta, Resource, Writer};
+use crm_core::schema::{self, Rule};
 use crm_core::{Actor, Error, FieldError, Object, Patch, Result};
 
 use crate::Sales;
@@ -98,9 +99,48 @@ fn in_use() -> Error {
     )
 }
 
+/// What each field of a stage body accepts (`columns` checks the same).
+const STAGE_RULES: &[(&str, Rule)] = &[
+    (
+        "key",
+        Rule::Pattern(
+            r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[a-z0-9_]{1,40}[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$",
+        ),
+    ),
+    ("key", Rule::Required),
+    (
+        "label",
+        Rule::Text {
+            max: 100,
+            required: true,
+        },
+    ),
+    ("position", Rule::Range(0, 100_000)),
+    ("position", Rule::NonNull),
+    ("probability", Rule::Range(0, 100)),
+    ("probability", Rule::NonNull),
+    ("is_closed", Rule::NonNull),
+    ("is_won", Rule::NonNull),
+    ("forecast_category", Rule::OneOfNonNull(FORECAST_CATEGORIES)),
+];
+
+fn stage_spec_schema(s: &mut schemars::Schema) {
+    schema::constrain(s, true, STAGE_RULES);
+}
+
+fn new_stage_schema(s: &mut schemars::Schema) {
+    schema::constrain(s, true, STAGE_RULES);
+    schema::constrain(s, true, &[("pipeline_id", Rule::Required)]);
+}
+
+fn stage_patch_schema(s: &mut schemars::Schema) {
+    schema::constrain(s, false, STAGE_RULES);
+}
+
 /// One stage in `POST /pipelines` (`stages`).
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = stage_spec_schema)]
 pub struct StageSpec {
     /// Required; `[a-z0-9_]{1,40}`.
     pub key: Option<String>,
@@ -119,6 +159,7 @@ pub struct StageSpec {
 /// `POST /stages`: a stage added to an existing pipeline.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = new_stage_schema)]
 pub struct NewStage {
     /// Required: a live pipeline of the tenant.
     pub pipeline_id: Option<Uuid>,
@@ -135,6 +176,7 @@ pub struct NewStage {
 /// `PATCH /stages/{id}`. A stage never moves to another pipeline.
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = stage_patch_schema)]
 pub struct StagePatch {
     #[serde(default)]
     pub key: Patch<String>,
@@ -216,13 +258,16 @@ impl StagePatch {
         b.bool("is_closed", &f("is_closed"), self.is_closed);
         b.bool("is_won", &f("is_won"), self.is_won);
         if is_won && !is_closed {
-            b.error(f("is_won"), "requires is_closed");
+            b.inconsistent(f("is_won"), "requires is_closed");
         }
         if creating && (is_closed || is_won) && self.probability.is_absent() {
             b.set(
                 "probability",
                 SqlValue::Int(Some(if is_won { 100 } else { 0 })),
             );
+        } else if creating && self.probability.is_absent() {
+            // Closed stages have theirs; an open one must say how likely it is.
+            b.inconsistent(f("probability"), "is required for an open stage");
         } else {
             b.int(
                 "probability",
@@ -301,7 +346,7 @@ impl Writer<Stage> for Sales {
         input: NewStage,
     ) -> Result<Stage> {
         let (pipeline_id, patch) = input.split();
-        let mut errors = Vec::new();
+        let (mut errors, mut missing, mut between) = (Vec::new(), Vec::new(), Vec::new());
         let mut next_position = 1;
         match pipeline_id {
             None => errors.push(FieldError::new("pipeline_id", "is required")),
@@ -318,18 +363,36 @@ impl Writer<Stage> for Sales {
                 .fetch_optional(&mut *conn)
                 .await?;
                 match last {
-                    None => errors.push(FieldError::new("pipeline_id", "no such pipeline")),
+                    None => missing.push(FieldError::new(
+                        "pipeline_id",
+                        format!("no pipeline {id} in this tenant (unknown or deleted)"),
+                    )),
                     Some(max) => next_position = i64::from(max.unwrap_or(0)) + 1,
                 }
             }
         }
-        let cols = gather(&mut errors, patch.columns("", None, next_position))?;
+        let cols = gather(
+            &mut errors,
+            &mut between,
+            patch.columns("", None, next_position),
+        )?;
+        if !errors.is_empty() {
+            errors.extend(missing);
+            errors.extend(between);
+            return Err(Error::Validation(errors));
+        }
+        if !missing.is_empty() {
+            return Err(Error::UnknownReference(missing));
+        }
+        if !between.is_empty() {
+            return Err(Error::Inconsistent(between));
+        }
         match (cols, pipeline_id) {
-            (Some(mut cols), Some(p)) if errors.is_empty() => {
+            (Some(mut cols), Some(p)) => {
                 cols.push(("pipeline_id", SqlValue::Uuid(Some(p))));
                 record::create::<Stage>(conn, actor, cols).await
             }
-            _ => Err(Error::Validation(errors)),
+            _ => Err(Error::internal("a valid stage without a pipeline")),
         }
     }
 

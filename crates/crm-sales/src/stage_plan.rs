@@ -12,12 +12,21 @@ use crm_core::{Actor, Error, FieldError, Result};
 use crate::domain::DEFAULT_STAGES;
 use crate::stage::{MAX_STAGES, Stage, StagePatch, StageSpec};
 
-/// Keeps the value of a validation result, or moves its field errors into `errors`.
-pub(crate) fn gather<T>(errors: &mut Vec<FieldError>, r: Result<T>) -> Result<Option<T>> {
+/// Keeps the value of a validation result, or moves its field errors into `errors` (a
+/// field bad on its own) and `between` (rules between fields).
+pub(crate) fn gather<T>(
+    errors: &mut Vec<FieldError>,
+    between: &mut Vec<FieldError>,
+    r: Result<T>,
+) -> Result<Option<T>> {
     match r {
         Ok(v) => Ok(Some(v)),
         Err(Error::Validation(es)) => {
             errors.extend(es);
+            Ok(None)
+        }
+        Err(Error::Inconsistent(es)) => {
+            between.extend(es);
             Ok(None)
         }
         Err(e) => Err(e),
@@ -34,14 +43,14 @@ pub(crate) fn plan(b: &mut ColumnsBuilder, stages: Option<Vec<StageSpec>>) -> Ve
         return Vec::new();
     }
     let mut planned = Vec::with_capacity(specs.len());
-    let mut errors = Vec::new();
+    let (mut errors, mut between) = (Vec::new(), Vec::new());
     let mut keys: Vec<String> = Vec::new();
     let mut open = 0;
     for (i, spec) in specs.into_iter().enumerate() {
         let prefix = format!("stages[{i}]");
         if let Some(k) = spec.key.as_deref().map(str::trim) {
             if keys.iter().any(|seen| seen == k) {
-                errors.push(FieldError::new(format!("{prefix}.key"), "appears twice"));
+                between.push(FieldError::new(format!("{prefix}.key"), "appears twice"));
             }
             keys.push(k.to_owned());
         }
@@ -50,15 +59,18 @@ pub(crate) fn plan(b: &mut ColumnsBuilder, stages: Option<Vec<StageSpec>>) -> Ve
         }
         let r = StagePatch::from(spec).columns(&prefix, None, i as i64 + 1);
         // Only validation errors can come back from building columns.
-        if let Ok(Some(cols)) = gather(&mut errors, r) {
+        if let Ok(Some(cols)) = gather(&mut errors, &mut between, r) {
             planned.push(cols);
         }
     }
     if open == 0 {
-        errors.push(FieldError::new("stages", "must include an open stage"));
+        between.push(FieldError::new("stages", "must include an open stage"));
     }
     for e in errors {
         b.error(e.field, e.message);
+    }
+    for e in between {
+        b.inconsistent(e.field, e.message);
     }
     planned
 }

@@ -116,9 +116,29 @@ fn derived_columns(cols: &mut Columns, stage: Option<&Stage>, s: &Standing) {
     cols.push(("closed_at", SqlValue::Timestamp(s.closed_at)));
 }
 
-fn finish(mut b: ColumnsBuilder, errors: Vec<FieldError>) -> Result<Columns> {
+/// The columns, or a 422: `validation` naming every bad field when the body itself is
+/// wrong, else `unknown-reference` naming the fields whose ids name no live record, else
+/// `inconsistent` naming those the stage rules refuse (`between`).
+fn finish(
+    mut b: ColumnsBuilder,
+    errors: Vec<FieldError>,
+    missing: Vec<FieldError>,
+    between: Vec<FieldError>,
+) -> Result<Columns> {
     for e in errors {
         b.error(e.field, e.message);
+    }
+    for e in between {
+        b.inconsistent(e.field, e.message);
+    }
+    if !b.is_ok() {
+        for e in missing {
+            b.error(e.field, e.message);
+        }
+        return b.finish();
+    }
+    if !missing.is_empty() {
+        return Err(Error::UnknownReference(missing));
     }
     b.finish()
 }
@@ -138,16 +158,21 @@ impl Sales {
             p.owner_id = Patch::Value(actor.user_id);
         }
         let (company, contact) = (value(&p.company_id), value(&p.primary_contact_id));
+        // The caller as default owner needs no check: a token names a user of the tenant.
+        let owner = value(&p.owner_id).filter(|o| *o != actor.user_id);
         let mut b = ColumnsBuilder::new(true);
         plain_columns(&mut b, &mut p);
         let req = rule_request(&mut b, &mut p);
-        let mut errors = Vec::new();
+        let (mut errors, mut missing, mut between) = (Vec::new(), Vec::new(), Vec::new());
         let pipeline = match std::mem::take(&mut p.pipeline_id) {
             Patch::Value(id) if resolve::pipeline_exists(conn, actor.tenant_id, id).await? => {
                 Some(id)
             }
-            Patch::Value(_) => {
-                errors.push(FieldError::new("pipeline_id", "no such pipeline"));
+            Patch::Value(id) => {
+                missing.push(FieldError::new(
+                    "pipeline_id",
+                    format!("no pipeline {id} in this tenant (unknown or deleted)"),
+                ));
                 None
             }
             _ => Some(
@@ -163,8 +188,16 @@ impl Sales {
                 std::mem::take(&mut p.stage_id),
                 std::mem::take(&mut p.stage_key),
             );
-            stage = match resolve::named_stage(conn, actor.tenant_id, pl, id, key, &mut errors)
-                .await?
+            stage = match resolve::named_stage(
+                conn,
+                actor.tenant_id,
+                pl,
+                id,
+                key,
+                &mut errors,
+                &mut missing,
+            )
+            .await?
             {
                 Named::Found(s) => Some(*s),
                 Named::Invalid => None,
@@ -174,14 +207,17 @@ impl Sales {
             };
         }
         if check_refs {
-            self.check_references(actor, company, contact, &mut errors)
+            self.check_references(actor, owner, company, contact, &mut missing)
+                .await?;
+        } else {
+            self.check_references(actor, owner, None, None, &mut missing)
                 .await?;
         }
         let standing = match &stage {
-            Some(s) => verdict(domain::enter(&s.facts(), req, Utc::now()), &mut errors)?,
+            Some(s) => verdict(domain::enter(&s.facts(), req, Utc::now()), &mut between)?,
             None => None,
         };
-        let mut cols = finish(b, errors)?;
+        let mut cols = finish(b, errors, missing, between)?;
         let (Some(stage), Some(standing)) = (stage, standing) else {
             return Err(Error::internal("a valid opportunity without a stage"));
         };
@@ -220,16 +256,20 @@ impl Sales {
         }
         record::check_version(&before, expected)?;
         let (company, contact) = (value(&p.company_id), value(&p.primary_contact_id));
+        let owner = value(&p.owner_id).filter(|o| *o != actor.user_id);
         let mut b = ColumnsBuilder::new(false);
         plain_columns(&mut b, &mut p);
         let req = rule_request(&mut b, &mut p);
-        let mut errors = Vec::new();
+        let (mut errors, mut missing, mut between) = (Vec::new(), Vec::new(), Vec::new());
         let pipeline = match std::mem::take(&mut p.pipeline_id) {
             Patch::Absent => before.pipeline_id,
             Patch::Value(pl) if pl == before.pipeline_id => pl,
             Patch::Value(pl) if resolve::pipeline_exists(conn, tenant, pl).await? => pl,
-            Patch::Value(_) => {
-                errors.push(FieldError::new("pipeline_id", "no such pipeline"));
+            Patch::Value(pl) => {
+                missing.push(FieldError::new(
+                    "pipeline_id",
+                    format!("no pipeline {pl} in this tenant (unknown or deleted)"),
+                ));
                 before.pipeline_id
             }
             Patch::Null => {
@@ -241,23 +281,32 @@ impl Sales {
             std::mem::take(&mut p.stage_id),
             std::mem::take(&mut p.stage_key),
         );
-        let target =
-            match resolve::named_stage(conn, tenant, pipeline, sid, skey, &mut errors).await? {
-                Named::Found(s) => Some(*s),
-                Named::Nothing if pipeline != before.pipeline_id => {
-                    resolve::first_or_error(conn, tenant, pipeline, &mut errors).await?
-                }
-                Named::Nothing | Named::Invalid => None,
-            };
-        self.check_references(actor, company, contact, &mut errors)
+        let target = match resolve::named_stage(
+            conn,
+            tenant,
+            pipeline,
+            sid,
+            skey,
+            &mut errors,
+            &mut missing,
+        )
+        .await?
+        {
+            Named::Found(s) => Some(*s),
+            Named::Nothing if pipeline != before.pipeline_id => {
+                resolve::first_or_error(conn, tenant, pipeline, &mut errors).await?
+            }
+            Named::Nothing | Named::Invalid => None,
+        };
+        self.check_references(actor, owner, company, contact, &mut missing)
             .await?;
         let current = before.standing();
         let rules = match &target {
             Some(s) => domain::change(&current, &s.facts(), req, Utc::now()),
             None => domain::edit(&current, req),
         };
-        let standing = verdict(rules, &mut errors)?;
-        let mut cols = finish(b, errors)?;
+        let standing = verdict(rules, &mut between)?;
+        let mut cols = finish(b, errors, missing, between)?;
         let Some(standing) = standing else {
             return Err(Error::internal("valid fields without a verdict"));
         };
@@ -321,7 +370,7 @@ impl Sales {
         } else {
             "stage_key"
         };
-        let mut errors = Vec::new();
+        let (mut errors, mut missing) = (Vec::new(), Vec::new());
         let named = resolve::named_stage(
             conn,
             actor.tenant_id,
@@ -329,11 +378,13 @@ impl Sales {
             req.stage_id.into(),
             req.stage_key.into(),
             &mut errors,
+            &mut missing,
         )
         .await?;
         let stage = match named {
             Named::Found(s) => *s,
             Named::Nothing => return Err(Error::invalid("stage_id", "give stage_id or stage_key")),
+            Named::Invalid if errors.is_empty() => return Err(Error::UnknownReference(missing)),
             Named::Invalid => return Err(Error::Validation(errors)),
         };
         let standing = domain::reopen(&before.standing(), &stage.facts()).map_err(|e| match e {

@@ -53,6 +53,10 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
         .merge(crm_identity::http::internal_router(
             identity.clone(),
             base.settings.internal_secret.clone(),
+        ))
+        .merge(crm_http::refs::router(
+            crm_identity::CONTEXT,
+            identity.clone(),
         ));
     // Identity verifies with its own keys and resolves its own API keys.
     let auth = Authenticator::new(identity.keys(), Some(identity));

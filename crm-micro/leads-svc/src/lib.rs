@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crm_activities::client::ActivitiesClient;
+use crm_core::refs::{Lookup, Owners};
 use crm_customers::client::CustomersClient;
 use crm_http::openapi::ApiDoc;
 use crm_identity::client::IdentityClient;
@@ -41,7 +42,11 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
         SagaSettings::default(),
     );
     let resumer = saga.resumer();
-    let svc = Arc::new(Leads::new(base.pool.clone(), identity, Arc::new(saga)));
+    let users: Arc<dyn Lookup> = identity.clone();
+    let svc = Arc::new(
+        Leads::new(base.pool.clone(), identity, Arc::new(saga))
+            .with_owners(Owners::new().with(&["user"], users)),
+    );
     let mut doc = ApiDoc::new();
     crm_leads::http::openapi(&mut doc);
     let routes =

@@ -44,6 +44,9 @@ pub struct ServiceSettings {
     pub sales_urls: Vec<String>,
     #[arg(long, env = "CRM_ACTIVITIES_URLS", value_delimiter = ',')]
     pub activities_urls: Vec<String>,
+    /// Activities checks that the leads it links to exist.
+    #[arg(long, env = "CRM_LEADS_URLS", value_delimiter = ',')]
+    pub leads_urls: Vec<String>,
     /// Shared by the services and the gateway: guards identity's internal endpoints.
     #[arg(long, env = "CRM_INTERNAL_SECRET")]
     pub internal_secret: String,
@@ -76,6 +79,7 @@ impl ServiceSettings {
             customers_urls: Vec::new(),
             sales_urls: Vec::new(),
             activities_urls: Vec::new(),
+            leads_urls: Vec::new(),
             internal_secret: secret.to_owned(),
             request_timeout_ms: 30_000,
             drain_timeout_ms: 2_000,

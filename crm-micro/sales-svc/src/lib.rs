@@ -1,10 +1,12 @@
 //! The sales context as a service: company and contact references are checked by calling
-//! the customers service; merged companies and contacts are re-pointed from their events.
+//! the customers service, owners by calling identity; merged companies and contacts are re-pointed from their events.
 
 use std::sync::Arc;
 
+use crm_core::refs::Owners;
 use crm_customers::client::CustomersClient;
 use crm_http::openapi::ApiDoc;
+use crm_identity::client::IdentityClient;
 use crm_runtime::service::{Base, Service, api};
 use crm_sales::{Sales, SalesEvents};
 
@@ -18,7 +20,11 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
     )
     .await?;
     let customers = CustomersClient::new(base.client("customers", &base.settings.customers_urls));
-    let svc = Arc::new(Sales::new(base.pool.clone(), Arc::new(customers)));
+    let identity = IdentityClient::new(base.client("identity", &base.settings.identity_urls));
+    let svc = Arc::new(
+        Sales::new(base.pool.clone(), Arc::new(customers))
+            .with_owners(Owners::new().with(&["user"], Arc::new(identity))),
+    );
     let mut doc = ApiDoc::new();
     crm_sales::http::openapi(&mut doc);
     let routes =

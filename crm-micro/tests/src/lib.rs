@@ -66,6 +66,7 @@ impl Cluster {
                 ("CRM_CUSTOMERS_URLS".into(), urls("customers")),
                 ("CRM_SALES_URLS".into(), urls("sales")),
                 ("CRM_ACTIVITIES_URLS".into(), urls("activities")),
+                ("CRM_LEADS_URLS".into(), urls("leads")),
                 ("CRM_DB_MAX_CONNECTIONS".into(), "8".into()),
                 // A short request timeout keeps the idempotency lease (timeout + 5 s) short,
                 // so keys a killed process left in flight are recovered within a test.

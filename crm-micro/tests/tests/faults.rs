@@ -149,6 +149,43 @@ async fn a_stopped_customers_service_answers_503_fast_while_sales_routes_work() 
         200
     );
     assert_eq!(api.get("/leads").await.0, 200);
+    // A write whose references customers owns cannot be checked: a 503 naming the service,
+    // never a 500 and never "unknown reference"; one naming none still works.
+    let company = uuid::Uuid::now_v7();
+    let before = api.get("/activities?count=true&limit=1").await.1["total"].clone();
+    for (path, body) in [
+        (
+            "/opportunities",
+            json!({"name": "Needs customers", "company_id": company}),
+        ),
+        (
+            "/activities",
+            json!({"kind": "note", "body": "n", "links": [{"type": "company", "id": company}]}),
+        ),
+    ] {
+        let (s, body) = api.post(path, body).await;
+        assert_eq!(s, 503, "{path}: {body}");
+        assert_eq!(body["type"], "/problems/unavailable", "{path}");
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("customers"),
+            "{path} names the service: {body}"
+        );
+    }
+    assert_eq!(
+        api.get("/activities?count=true&limit=1").await.1["total"],
+        before,
+        "nothing written"
+    );
+    let (s, body) = api
+        .post(
+            "/activities",
+            json!({"kind": "note", "body": "n", "links": [{"type": "opportunity", "id": opp["id"]}]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
     c.restart("customers").await.unwrap();
     eventually("customers routes back", 20, || async {
         api.get("/companies").await.0 == 200

@@ -48,8 +48,13 @@ pub struct Global {
 pub enum Command {
     /// Start an architecture and print its public URL and the benchmark tenant's admin.
     Up(UpArgs),
-    /// Stop and remove everything `up` started.
-    Down,
+    /// Stop everything `up` started and remove its work directory (PostgreSQL data, NATS
+    /// store, logs).
+    Down {
+        /// Keep the work directory (its logs, the database files) and say where it is.
+        #[arg(long)]
+        keep: bool,
+    },
     /// What is running, and whether it is ready.
     Status {
         /// Print the deployment as JSON.
@@ -250,8 +255,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("  state:    {}", guard_env.state.path().display());
             println!("  stop it:  crm-bench down");
         }
-        Command::Down => match lifecycle::down(&env).await? {
-            Some(d) => println!("{} ({} runtime) is down", d.arch, d.runtime),
+        Command::Down { keep } => match lifecycle::down_keeping(&env, keep).await? {
+            Some(d) if keep => {
+                println!("{} ({} runtime) is down", d.arch, d.runtime);
+                println!("  kept:     {}", d.work_dir.display());
+                println!("  logs:     {}", lifecycle::log_hint(&d));
+            }
+            Some(d) => {
+                println!("{} ({} runtime) is down", d.arch, d.runtime);
+                println!("  removed:  {}", d.work_dir.display());
+            }
             None => println!("nothing is up"),
         },
         Command::Status { json } => {
@@ -367,10 +380,46 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An error as the command line shows it: the message, then each cause on its own line,
+/// then the backtrace only when asked for (`CRM_BENCH_BACKTRACE=1`).
+pub fn describe_error(e: &anyhow::Error, backtrace: bool) -> String {
+    let mut out = format!("crm-bench: {e}\n");
+    for cause in e.chain().skip(1) {
+        out.push_str(&format!("  caused by: {cause}\n"));
+    }
+    if backtrace {
+        match e.backtrace().status() {
+            std::backtrace::BacktraceStatus::Captured => {
+                out.push_str(&format!("\n{}\n", e.backtrace()));
+            }
+            _ => out.push_str("  (no backtrace was captured: set RUST_LIB_BACKTRACE=1 as well)\n"),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    use super::describe_error;
+
     #[test]
     fn the_command_line_is_well_formed() {
         <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
+    fn an_error_shows_its_message_and_causes_and_a_backtrace_only_on_request() {
+        let e = anyhow::anyhow!("must be a positive number, got -5")
+            .context("experiment[0].rates[0]")
+            .context("read scenarios/x.toml");
+        let shown = describe_error(&e, false);
+        assert_eq!(
+            shown,
+            "crm-bench: read scenarios/x.toml\n  caused by: experiment[0].rates[0]\n  caused by: must be a positive number, got -5\n"
+        );
+        assert!(!shown.contains("stack backtrace") && !shown.contains(" at "));
+        let asked = describe_error(&e, true);
+        assert!(asked.starts_with(&shown), "{asked}");
+        assert!(asked.len() > shown.len(), "a backtrace or a hint follows");
     }
 }

@@ -129,7 +129,7 @@ pub fn launch_spec(
                 d.nats_url.clone().context("nats url")?,
             ));
             env.push(("CRM_INTERNAL_SECRET".into(), d.internal_secret.clone()));
-            for dep in ["identity", "customers", "sales", "activities"] {
+            for dep in ["identity", "customers", "sales", "activities", "leads"] {
                 env.push((format!("CRM_{}_URLS", dep.to_uppercase()), urls(dep)));
             }
         }

@@ -254,9 +254,7 @@ impl Runtime for ProcessRuntime {
             signals::signal(pid, "KILL");
         }
         super::cgroup::remove(&super::launch::deployment_dir_name(d));
-        if d.work_dir.starts_with(&self.settings.work_root) {
-            let _ = std::fs::remove_dir_all(&d.work_dir);
-        }
+        // The work directory is `lifecycle::down`'s to remove or keep (`--keep`).
         Ok(())
     }
 

@@ -261,6 +261,26 @@ fn check_cond(
                 value: SqlValue::Text(Some(format!("{}%", escape_like(&s)))),
             }
         }
+        Op::Ilike => {
+            let v = typed(value)?;
+            // In a LIKE pattern a backslash escapes the next character; one with nothing
+            // after it is an error in PostgreSQL (22025).
+            if let SqlValue::Text(Some(p)) = &v
+                && p.chars().rev().take_while(|c| *c == '\\').count() % 2 == 1
+            {
+                return Err(Error::bad_request(
+                    "filter",
+                    format!(
+                        "'{name}[ilike]': a pattern must not end with a lone backslash (write \\\\ for one)"
+                    ),
+                ));
+            }
+            TypedFilter::Cond {
+                column: spec.column,
+                op,
+                value: v,
+            }
+        }
         _ => TypedFilter::Cond {
             column: spec.column,
             op,

@@ -82,10 +82,10 @@ impl ListQuery {
         let order = Order::parse(p.order_by.as_deref(), fields)?;
         let limit = match p.limit.as_deref() {
             None => DEFAULT_LIMIT,
-            Some(l) => l
-                .trim()
-                .parse::<i64>()
-                .ok()
+            // Digits only (no sign, no blank), as the document's `integer` says.
+            Some(l) => Some(l)
+                .filter(|l| !l.is_empty() && l.len() <= 18 && l.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|l| l.parse::<i64>().ok())
                 .filter(|l| (1..=MAX_LIMIT).contains(l))
                 .ok_or_else(|| {
                     Error::bad_request("limit", format!("must be an integer from 1 to {MAX_LIMIT}"))
@@ -155,7 +155,7 @@ mod tests {
 
     #[test]
     fn limits_are_checked() {
-        for bad in ["0", "201", "ten", "-1"] {
+        for bad in ["0", "201", "ten", "-1", "", " 5", "+5"] {
             let p = ListParams {
                 limit: Some(bad.into()),
                 ..Default::default()

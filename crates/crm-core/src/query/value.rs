@@ -85,9 +85,13 @@ impl SqlValue {
         SqlValue::parse(kind, &text)
     }
 
-    /// Parses a literal into a value of `kind`.
+    /// Parses a literal into a value of `kind`: what the database could not store (a NUL in
+    /// text, a date outside years 1 to 9999) is refused here with a reason.
     pub fn parse(kind: FieldKind, s: &str) -> Result<SqlValue, String> {
         let bad = || format!("'{s}' is not a valid {}", kind.describe());
+        if s.contains('\0') {
+            return Err("must not contain the NUL character".into());
+        }
         Ok(match kind {
             FieldKind::Uuid => SqlValue::Uuid(Some(Uuid::parse_str(s).map_err(|_| bad())?)),
             FieldKind::Text => SqlValue::Text(Some(s.to_owned())),
@@ -103,10 +107,16 @@ impl SqlValue {
                 "false" => false,
                 _ => return Err(bad()),
             })),
-            FieldKind::Timestamp => SqlValue::Timestamp(Some(parse_timestamp(s).ok_or_else(bad)?)),
-            FieldKind::Date => SqlValue::Date(Some(
-                NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| bad())?,
-            )),
+            FieldKind::Timestamp => {
+                let t = parse_timestamp(s).ok_or_else(bad)?;
+                check_year(t.date_naive(), s)?;
+                SqlValue::Timestamp(Some(t))
+            }
+            FieldKind::Date => {
+                let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| bad())?;
+                check_year(d, s)?;
+                SqlValue::Date(Some(d))
+            }
         })
     }
 
@@ -134,6 +144,25 @@ impl SqlValue {
             FieldKind::Date => collect!(Date, DateArray),
         }
     }
+}
+
+/// The years every date and timestamp of the API must fall in: what ISO 8601 writes with four
+/// digits, well inside PostgreSQL's range (a year like 300000 overflows its timestamps).
+pub const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
+/// An error quoting `s` unless `d` falls in [`YEARS`].
+fn check_year(d: NaiveDate, s: &str) -> Result<(), String> {
+    if year_in_range(d) {
+        Ok(())
+    } else {
+        Err(format!("'{s}' is out of range: years 1 to 9999"))
+    }
+}
+
+/// Whether a date falls in [`YEARS`].
+pub fn year_in_range(d: NaiveDate) -> bool {
+    use chrono::Datelike;
+    YEARS.contains(&d.year())
 }
 
 /// RFC 3339 timestamps, or a bare date taken as midnight UTC.

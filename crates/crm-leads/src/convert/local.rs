@@ -257,7 +257,7 @@ impl LocalConverter {
             Target {
                 id: None,
                 data: None,
-            } => Err(crm_core::Error::invalid(
+            } => Err(crm_core::Error::inconsistent(
                 "company",
                 "give company.id or company.data",
             )),
@@ -302,7 +302,7 @@ impl LocalConverter {
     }
 }
 
-/// A live record the request refers to by id; a missing one is the request's fault (422).
+/// A live record the request refers to by id; a missing one is an unknown reference (422).
 async fn live<R: record::Resource>(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -311,23 +311,27 @@ async fn live<R: record::Resource>(
 ) -> Result<R> {
     match record::lock::<R>(conn, actor.tenant_id, id).await {
         Ok(r) if r.meta().deleted_at.is_none() => Ok(r),
-        Ok(_) | Err(crm_core::Error::NotFound(_)) => Err(crm_core::Error::invalid(
-            field,
-            format!("no such {}", R::OBJECT),
-        )),
+        Ok(_) | Err(crm_core::Error::NotFound(_)) => Err(crm_core::Error::UnknownReference(vec![
+            crm_core::FieldError::new(field, format!("no such {}", R::OBJECT)),
+        ])),
         Err(e) => Err(e),
     }
 }
 
-/// Names fields of a nested step's validation errors by their place in the request.
+/// Names fields of a nested step's field errors (validation, unknown references,
+/// inconsistencies) by their place in the request.
 pub(crate) fn prefix(e: crm_core::Error, at: &str) -> crm_core::Error {
+    use crm_core::Error;
+    let place = |errors: Vec<crm_core::FieldError>| {
+        errors
+            .into_iter()
+            .map(|f| crm_core::FieldError::new(format!("{at}.{}", f.field), f.message))
+            .collect()
+    };
     match e {
-        crm_core::Error::Validation(errors) => crm_core::Error::Validation(
-            errors
-                .into_iter()
-                .map(|f| crm_core::FieldError::new(format!("{at}.{}", f.field), f.message))
-                .collect(),
-        ),
+        Error::Validation(errors) => Error::Validation(place(errors)),
+        Error::UnknownReference(errors) => Error::UnknownReference(place(errors)),
+        Error::Inconsistent(errors) => Error::Inconsistent(place(errors)),
         other => other,
     }
 }

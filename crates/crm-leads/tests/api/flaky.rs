@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crm_activities::{ActivitiesApi, Activity, RecordRef, RecordType, TimelineEntry};
+use crm_core::refs::Lookup;
 use crm_core::{Actor, Error, Result, SearchHit};
 use crm_customers::dedupe::Candidate;
 use crm_customers::{Company, Contact, CustomersApi, NewCompany, NewContact};
@@ -70,6 +71,14 @@ impl<T> Flaky<T> {
             Some(Fault::Hang) => std::future::pending().await,
             Some(Fault::Refused) => Err(Error::Forbidden(format!("{method}: refused (test)"))),
         }
+    }
+}
+
+#[async_trait]
+impl<T: Lookup> Lookup for Flaky<T> {
+    async fn live(&self, actor: &Actor, object: &str, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+        self.gate("live").await?;
+        self.inner.live(actor, object, ids).await
     }
 }
 

@@ -36,7 +36,7 @@ async fn lead_conversion_creates_an_opportunity_in_its_own_transaction() {
     let refused =
         Writer::<crm_sales::Opportunity>::create(&*sales, &mut sp, &rep.actor, input.clone()).await;
     assert!(
-        matches!(refused, Err(crm_core::Error::Validation(_))),
+        matches!(refused, Err(crm_core::Error::UnknownReference(_))),
         "{refused:?}"
     );
     sp.rollback().await.unwrap();

@@ -237,7 +237,7 @@ async fn a_failing_conversion_step_writes_nothing(s: &Suite) -> anyhow::Result<(
             &json!({"opportunity": {"stage_key": "no_such_stage"}}),
         )
         .await;
-    problem(&r, 422, "validation")?;
+    problem(&r, 422, "unknown-reference")?;
     ensure!(
         fields(&r).iter().any(|f| f.starts_with("opportunity.")),
         "the opportunity's field is named: {:?}",
@@ -246,7 +246,7 @@ async fn a_failing_conversion_step_writes_nothing(s: &Suite) -> anyhow::Result<(
     let r = c
         .post(&path, &json!({"company": {"id": uuid::Uuid::new_v4()}}))
         .await;
-    problem(&r, 422, "validation")?;
+    problem(&r, 422, "unknown-reference")?;
     ensure!(fields(&r) == ["company.id"], "fields {:?}", fields(&r));
     ensure!(written(&c).await? == (0, 0, 0), "nothing written");
     let now = status(c.get(&format!("/leads/{}", id(&lead))).await, 200)?;

@@ -136,7 +136,7 @@ async fn another_tenants_records_answer_404_and_stay_untouched(s: &Suite) -> any
             &json!({"first_name": "Spy", "company_id": mine["id"]}),
         )
         .await;
-    problem(&r, 422, "validation")?;
+    problem(&r, 422, "unknown-reference")?;
     ensure!(
         count(&b, "companies").await? == 0,
         "b sees none of a's companies"

@@ -202,10 +202,10 @@ async fn stage_moves_follow_the_rules_and_closed_opportunities_reopen(
     let r = post_at(&c, &mv, 9, &json!({"stage_key": "proposal"})).await;
     problem(&r, 412, "precondition-failed")?;
     let r = post_at(&c, &mv, 1, &json!({"stage_key": "closed_lost"})).await;
-    problem(&r, 422, "validation")?;
+    problem(&r, 422, "inconsistent")?;
     ensure!(fields(&r) == ["loss_reason"], "fields {:?}", fields(&r));
     let r = post_at(&c, &mv, 1, &json!({"stage_key": "no_such_stage"})).await;
-    problem(&r, 422, "validation")?;
+    problem(&r, 422, "unknown-reference")?;
     ensure!(fields(&r) == ["stage_key"], "fields {:?}", fields(&r));
     ensure!(
         status(c.get(&path).await, 200)? == opp,
@@ -341,7 +341,7 @@ async fn stages_of_other_pipelines_and_companies_of_other_tenants_are_refused(
         ),
     ] {
         let r = c.post("/opportunities", &body).await;
-        problem(&r, 422, "validation").with_context(|| body.to_string())?;
+        problem(&r, 422, "unknown-reference").with_context(|| body.to_string())?;
         ensure!(fields(&r) == [field], "{body}: fields {:?}", fields(&r));
     }
     ensure!(
@@ -356,12 +356,12 @@ async fn stages_of_other_pipelines_and_companies_of_other_tenants_are_refused(
         &json!({"stage_id": foreign_stage}),
     )
     .await;
-    problem(&r, 422, "validation")?;
+    problem(&r, 422, "unknown-reference")?;
     ensure!(fields(&r) == ["stage_id"], "fields {:?}", fields(&r));
     let r = c
         .patch(&path, 1, &json!({"company_id": theirs["id"]}))
         .await;
-    problem(&r, 422, "validation")?;
+    problem(&r, 422, "unknown-reference")?;
     ensure!(fields(&r) == ["company_id"], "fields {:?}", fields(&r));
     ensure!(
         status(c.get(&path).await, 200)? == mine,

@@ -244,9 +244,7 @@ impl Runtime for DockerRuntime {
             .filter_map(|c| c.id.as_deref())
             .map(|cid| engine.remove(cid));
         futures::future::try_join_all(removals).await?;
-        if d.work_dir.starts_with(&self.settings.work_root) {
-            let _ = std::fs::remove_dir_all(&d.work_dir);
-        }
+        // The work directory is `lifecycle::down`'s to remove or keep (`--keep`).
         Ok(())
     }
 

@@ -92,9 +92,12 @@ pub(super) fn missing(e: &Error) -> bool {
 /// errors raised in-process and for validation problems answered by another service alike.
 pub(super) fn at(e: Error, path: &str) -> Error {
     match e {
-        Error::Remote(p) if p.status == 422 && p.code() == "validation" && !p.errors.is_empty() => {
-            prefix(Error::Validation(p.errors), path)
-        }
+        Error::Remote(p) if p.status == 422 && !p.errors.is_empty() => match p.code() {
+            "validation" => prefix(Error::Validation(p.errors), path),
+            "unknown-reference" => prefix(Error::UnknownReference(p.errors), path),
+            "inconsistent" => prefix(Error::Inconsistent(p.errors), path),
+            _ => Error::Remote(p),
+        },
         other => prefix(other, path),
     }
 }

@@ -72,7 +72,10 @@ pub(super) async fn existing_company(
 ) -> Result<Company> {
     customers.company(actor, id).await.map_err(|e| {
         if missing(&e) {
-            Error::invalid("company.id", "no such company")
+            Error::UnknownReference(vec![crm_core::FieldError::new(
+                "company.id",
+                "no such company",
+            )])
         } else {
             e
         }
@@ -87,7 +90,10 @@ pub(super) async fn existing_contact(
 ) -> Result<Contact> {
     customers.contact(actor, id).await.map_err(|e| {
         if missing(&e) {
-            Error::invalid("contact.id", "no such contact")
+            Error::UnknownReference(vec![crm_core::FieldError::new(
+                "contact.id",
+                "no such contact",
+            )])
         } else {
             e
         }
@@ -187,7 +193,10 @@ impl Ctx {
                     .map_err(|e| at(e, "company.data"))?;
             }
             _ => {
-                return Err(Error::invalid("company", "give company.id or company.data"));
+                return Err(Error::inconsistent(
+                    "company",
+                    "give company.id or company.data",
+                ));
             }
         }
         // The company a contact names itself (the default is the converted company, which
@@ -222,7 +231,10 @@ impl Ctx {
             match self.retrying(until, || c.company(actor, id)).await {
                 Ok(_) => {}
                 Err(e) if missing(&e) => {
-                    return Err(Error::invalid("contact.data.company_id", "no such company"));
+                    return Err(Error::UnknownReference(vec![crm_core::FieldError::new(
+                        "contact.data.company_id",
+                        "no such company",
+                    )]));
                 }
                 Err(e) => return Err(e),
             }

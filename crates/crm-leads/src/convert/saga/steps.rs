@@ -136,7 +136,12 @@ impl Ctx {
             Target {
                 id: None,
                 data: None,
-            } => return Err(Error::invalid("company", "give company.id or company.data")),
+            } => {
+                return Err(Error::inconsistent(
+                    "company",
+                    "give company.id or company.data",
+                ));
+            }
         };
         saga.company = Some(company);
         Ok(())
@@ -184,7 +189,10 @@ impl Ctx {
             .await
             .map_err(|e| {
                 if missing(&e) {
-                    Error::invalid("company.id", "no such company")
+                    Error::UnknownReference(vec![crm_core::FieldError::new(
+                        "company.id",
+                        "no such company",
+                    )])
                 } else {
                     at(e, "company.data")
                 }
@@ -207,7 +215,10 @@ impl Ctx {
             .await
             .map_err(|e| {
                 if missing(&e) {
-                    Error::invalid("contact.id", "no such contact")
+                    Error::UnknownReference(vec![crm_core::FieldError::new(
+                        "contact.id",
+                        "no such contact",
+                    )])
                 } else {
                     at(e, "contact.data")
                 }
