@@ -22,6 +22,7 @@ pub mod dists;
 pub mod quick;
 pub mod replay;
 pub mod study;
+pub mod synthetic;
 pub mod tree;
 pub mod validate;
 
