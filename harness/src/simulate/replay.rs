@@ -149,18 +149,30 @@ pub fn open_point(
     Some(s)
 }
 
-/// A scale step: `replicas` of `service` under `cpus` cores of quota each, saturated by
-/// `users` connections sending back to back (closed loop, no think time).
+/// One step of a scale experiment: `replicas` of `service` under `cpus` cores of quota
+/// each, saturated by `users` connections.
+#[derive(Clone, Copy, Debug)]
+pub struct ScaleStep<'a> {
+    pub service: &'a str,
+    pub replicas: u32,
+    pub cpus: f64,
+    pub users: u32,
+}
+
+/// A scale step, its connections sending back to back (closed loop, no think time).
 pub fn scale_point(
     arch: Arch,
-    service: &str,
-    replicas: u32,
-    cpus: f64,
-    users: u32,
+    step: ScaleStep<'_>,
     run: &LoadRun,
     cores: f64,
     known: &dyn Fn(&str) -> bool,
 ) -> Option<Scenario> {
+    let ScaleStep {
+        service,
+        replicas,
+        cpus,
+        users,
+    } = step;
     let mix = mix(run, known);
     if mix.is_empty() || users == 0 {
         return None;

@@ -98,11 +98,16 @@ fn at(text: &str, origin: &str, path: &str, msg: impl std::fmt::Display) -> anyh
     }
 }
 
+/// A simulation file read: the file, its calibration, and each architecture's scenario.
+#[derive(Debug)]
+pub struct Loaded {
+    pub study: StudyFile,
+    pub calibration: Calibration,
+    pub scenarios: Vec<(Arch, Scenario)>,
+}
+
 /// Reads a simulation file, its calibration, and each architecture's scenario.
-pub fn load(
-    file: &Path,
-    run: &Run,
-) -> anyhow::Result<(StudyFile, Calibration, Vec<(Arch, Scenario)>)> {
+pub fn load(file: &Path, run: &Run) -> anyhow::Result<Loaded> {
     let origin = file.display().to_string();
     let text = std::fs::read_to_string(file).with_context(|| format!("read {origin}"))?;
     let study: StudyFile = toml::from_str(&text).map_err(|e| {
@@ -170,7 +175,11 @@ pub fn load(
             .map_err(|e| anyhow::anyhow!("{origin} (--quick): {e}"))?;
         scenarios.push((arch, s));
     }
-    Ok((study, cal, scenarios))
+    Ok(Loaded {
+        study,
+        calibration: cal,
+        scenarios,
+    })
 }
 
 /// `[scenario]` with `[ARCH]` merged in, checked against the calibration; problems at the
@@ -233,7 +242,11 @@ fn merge(into: &mut toml::Table, from: &toml::Table) {
 
 /// Runs a simulation file and writes its report under `reports`.
 pub fn run_file(file: &Path, run: &Run, reports: &Path) -> anyhow::Result<(PathBuf, SimReport)> {
-    let (study, cal, scenarios) = load(file, run)?;
+    let Loaded {
+        study,
+        calibration: cal,
+        scenarios,
+    } = load(file, run)?;
     let mut runs = Vec::new();
     for (arch, s) in scenarios {
         let t = std::time::Instant::now();

@@ -295,10 +295,12 @@ impl Ctx<'_> {
                 let known = self.known();
                 replay::scale_point(
                     self.run.arch,
-                    &sc.service,
-                    p.replicas,
-                    sc.cpus_per_replica,
-                    users,
+                    replay::ScaleStep {
+                        service: &sc.service,
+                        replicas: p.replicas,
+                        cpus: sc.cpus_per_replica,
+                        users,
+                    },
                     &p.run,
                     self.cores,
                     &known,
