@@ -6,6 +6,8 @@
 
 use crm_sim::{Calibration, OpOutcome, Outputs, Scenario};
 
+mod incidents;
+
 use super::calibrate::{self, Calibrated, Options};
 use super::replay::{self, LoadEcho};
 use crate::experiment::knee::{self, Observation, Slo};
@@ -69,7 +71,7 @@ pub fn check(results: &Results, cal: &Calibrated) -> ModelCheck {
     }
 }
 
-struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     results: &'a Results,
     cal: &'a Calibrated,
     run: &'a ArchRun,
@@ -89,25 +91,25 @@ fn cpu_ms_per_request(out: &Outputs) -> Option<f64> {
     })
 }
 
-fn busiest(out: &Outputs) -> Option<f64> {
+pub(super) fn busiest(out: &Outputs) -> Option<f64> {
     out.nodes.iter().map(|n| n.utilisation).reduce(f64::max)
 }
 
-fn q(o: &OpOutcome, p: f64) -> Option<f64> {
+pub(super) fn q(o: &OpOutcome, p: f64) -> Option<f64> {
     (o.ok > 0).then(|| o.latency_us.value_at_quantile(p) as f64)
 }
 
 impl Ctx<'_> {
-    fn calibration(&self) -> &Calibration {
+    pub(super) fn calibration(&self) -> &Calibration {
         &self.cal.calibration
     }
 
-    fn known(&self) -> impl Fn(&str) -> bool + '_ {
+    pub(super) fn known(&self) -> impl Fn(&str) -> bool + '_ {
         let arch = self.calibration().architecture(&self.run.arch.to_string());
         move |op: &str| arch.is_some_and(|a| a.ops.contains_key(op))
     }
 
-    fn sim(&mut self, what: &str, s: Option<Scenario>) -> Option<Outputs> {
+    pub(super) fn sim(&mut self, what: &str, s: Option<Scenario>) -> Option<Outputs> {
         let s = s?;
         match crm_sim::simulate(self.calibration(), &s) {
             Ok(o) => Some(o),
@@ -120,7 +122,7 @@ impl Ctx<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn row(
+    pub(super) fn row(
         &mut self,
         experiment: &str,
         point: String,
@@ -283,135 +285,6 @@ impl Ctx<'_> {
                 false,
                 None,
                 Some(TARGET_KNEE),
-            );
-        }
-    }
-
-    fn scale(&mut self, sc: &crate::results::Scale) {
-        let users = replay::scale_connections(self.results, &sc.name, &sc.service)
-            .unwrap_or(self.load.connections);
-        for p in &sc.points {
-            let s = {
-                let known = self.known();
-                replay::scale_point(
-                    self.run.arch,
-                    replay::ScaleStep {
-                        service: &sc.service,
-                        replicas: p.replicas,
-                        cpus: sc.cpus_per_replica,
-                        users,
-                    },
-                    &p.run,
-                    self.cores,
-                    &known,
-                )
-            };
-            let what = format!("{} x{}", sc.name, p.replicas);
-            let Some(out) = self.sim(&what, s) else {
-                continue;
-            };
-            let at = format!("{} replicas", p.replicas);
-            let util = busiest(&out);
-            self.row(
-                &sc.name,
-                at.clone(),
-                0.0,
-                "achieved rate",
-                "req/s",
-                Some(p.throughput_rps),
-                Some(out.total.achieved_rps),
-                false,
-                util,
-                Some(TARGET_RATE),
-            );
-            self.row(
-                &sc.name,
-                at,
-                0.0,
-                "p99",
-                "µs",
-                Some(p.p99_us as f64),
-                q(&out.total, 0.99),
-                false,
-                util,
-                Some(TARGET_P99),
-            );
-        }
-    }
-
-    fn fault(&mut self, f: &crate::results::Fault) {
-        let delay = replay::fault_delay_ms(self.results, &f.name).unwrap_or(0.0);
-        let has = |p: &str| {
-            self.calibration()
-                .architecture(&self.run.arch.to_string())
-                .is_some_and(|a| a.processes.contains_key(p))
-        };
-        let s = {
-            let known = self.known();
-            replay::fault(self.run.arch, f, self.load, self.cores, delay, &known, &has)
-        };
-        let s = match s {
-            Ok(s) => s,
-            Err(why) => {
-                self.notes
-                    .push(format!("{} {}: not replayed: {why}", self.run.arch, f.name));
-                return;
-            }
-        };
-        let Some(out) = self.sim(&f.name, Some(s)) else {
-            return;
-        };
-        let mut merged = out.total.latency_us.clone();
-        merged.reset();
-        for op in &f.unaffected_during.ops {
-            if let Some(o) = out.ops.get(op) {
-                let _ = merged.add(&o.latency_us);
-            }
-        }
-        let predicted = (!merged.is_empty()).then(|| merged.value_at_quantile(0.99) as f64);
-        let measured =
-            (f.unaffected_during.requests > 0).then_some(f.unaffected_during.p99_us as f64);
-        self.row(
-            &f.name,
-            format!("{} {}", f.action, f.target),
-            f.run.offered_rps,
-            "unaffected p99 during the fault",
-            "µs",
-            measured,
-            predicted,
-            false,
-            busiest(&out),
-            Some(TARGET_P99),
-        );
-    }
-
-    fn consistency(&mut self) {
-        let Some((rate, out)) = &self.lowest else {
-            return;
-        };
-        let rate = *rate;
-        let predicted = (!out.lag_us.is_empty()).then(|| out.lag_us.value_at_quantile(0.5) as f64);
-        let run = self.run;
-        for e in &run.experiments {
-            let Experiment::Consistency(c) = e else {
-                continue;
-            };
-            let measured = match &c.projection_lag {
-                Some(l) if l.events > 0 => Some(l.p50_ms * 1000.0),
-                _ => (c.lag_samples > 0).then_some(c.lag.p50_us as f64),
-            };
-            let name = c.name.clone();
-            self.row(
-                &name,
-                format!("model at {rate} req/s"),
-                rate,
-                "consistency lag p50",
-                "µs",
-                measured,
-                predicted,
-                false,
-                None,
-                None,
             );
         }
     }
