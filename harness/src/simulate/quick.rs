@@ -83,3 +83,41 @@ pub fn shrink(s: &Scenario, q: &Quick) -> Scenario {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quick_shrinks_load_and_sizes_by_scale_and_times_by_time() {
+        let cal = crm_sim::Calibration::parse(
+            "schema = \"crm-sim/calibration/v1\"\n[monolith.processes.monolith]\nkind = \"monolith\"\n[[monolith.ops.ping.shapes]]\nprobability = 1.0\nnodes = [{ process = \"monolith\", self_us = { exp = 100.0 } }]\n",
+            "c.toml",
+        )
+        .unwrap();
+        let s = Scenario::parse(
+            "schema = \"crm-sim/scenario/v1\"\narchitecture = \"monolith\"\nduration_s = 100\nwarmup_s = 10\nnodes = [{ name = \"n\", cores = 4, count = 10 }]\n[processes.monolith]\nreplicas = 8\n[open]\nrate = 1000.0\nmix = { ping = 1.0 }\n[[faults]]\nkind = \"kill\"\nprocess = \"monolith\"\nreplica = 7\nat_s = 50\nfor_s = 10\n",
+            "s.toml",
+            &cal,
+        )
+        .unwrap();
+        let q = shrink(
+            &s,
+            &Quick {
+                scale: 0.25,
+                time: 0.1,
+            },
+        );
+        assert_eq!(q.duration_s, 10.0);
+        assert_eq!(q.nodes[0].count, 3);
+        assert_eq!(q.processes["monolith"].replicas, 2);
+        assert_eq!(q.open.as_ref().unwrap().rate, Some(250.0));
+        assert_eq!(
+            q.faults[0].replica,
+            Some(1),
+            "a replica that no longer exists: the last"
+        );
+        assert_eq!((q.faults[0].at_s, q.faults[0].for_s), (5.0, 1.0));
+        q.validate(&cal).unwrap();
+    }
+}

@@ -114,6 +114,26 @@ fn mix(run: &LoadRun, known: &dyn Fn(&str) -> bool) -> BTreeMap<String, f64> {
     mix_of(run).into_iter().filter(|(k, _)| known(k)).collect()
 }
 
+/// The share of `run`'s requests whose operation `known` calibrates (an operation no traced
+/// request of the held-in points sampled is not in the model; the replay offers only the
+/// calibrated share of the rate).
+pub fn known_share(run: &LoadRun, known: &dyn Fn(&str) -> bool) -> f64 {
+    mix(run, known).values().sum()
+}
+
+/// The measured achieved rate of the calibrated operations only.
+pub fn known_achieved(run: &LoadRun, known: &dyn Fn(&str) -> bool) -> f64 {
+    if run.duration_s <= 0.0 {
+        return 0.0;
+    }
+    run.ops
+        .iter()
+        .filter(|(k, _)| known(k))
+        .map(|(_, o)| o.requests.saturating_sub(o.failed) as f64)
+        .sum::<f64>()
+        / run.duration_s
+}
+
 /// An open-loop point at its offered rate.
 pub fn open_point(
     arch: Arch,
@@ -123,6 +143,7 @@ pub fn open_point(
     known: &dyn Fn(&str) -> bool,
 ) -> Option<Scenario> {
     let mix = mix(run, known);
+    let share: f64 = mix.values().sum();
     if mix.is_empty() || run.offered_rps <= 0.0 {
         return None;
     }
@@ -140,7 +161,7 @@ pub fn open_point(
         } else {
             Arrival::Constant
         },
-        rate: Some(run.offered_rps),
+        rate: Some(run.offered_rps * share),
         profile: Vec::new(),
         connections: load.connections,
         timeout_ms: load.timeout_ms,
@@ -284,4 +305,53 @@ pub fn fault_delay_ms(results: &Results, name: &str) -> Option<f64> {
     exps.iter()
         .find(|e| e.get("name").and_then(|n| n.as_str()) == Some(name))
         .and_then(|e| e.get("delay_ms")?.as_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::OpStats;
+
+    #[test]
+    fn the_sut_has_the_cores_of_its_cpu_list() {
+        let mut m = Machine {
+            cpus: 8,
+            sut_cpus: Some("1-3,6".into()),
+            load_cpus: None,
+            memory_bytes: 0,
+            kernel: String::new(),
+            git_commit: None,
+            build_profile: String::new(),
+            calibration: None,
+            cpu_steal: None,
+        };
+        assert_eq!(sut_cores(&m), 4.0);
+        m.sut_cpus = None;
+        assert_eq!(sut_cores(&m), 8.0);
+    }
+
+    #[test]
+    fn operations_without_a_tree_are_left_out_of_the_rate_and_the_achieved_rate() {
+        let op = |requests, failed| OpStats {
+            requests,
+            failed,
+            ..Default::default()
+        };
+        let run = LoadRun {
+            offered_rps: 100.0,
+            duration_s: 10.0,
+            ops: BTreeMap::from([("a".into(), op(750, 50)), ("b".into(), op(250, 0))]),
+            ..Default::default()
+        };
+        let known = |o: &str| o == "a";
+        assert!((known_share(&run, &known) - 0.75).abs() < 1e-12);
+        assert!((known_achieved(&run, &known) - 70.0).abs() < 1e-12);
+        let load = LoadEcho {
+            poisson: true,
+            connections: 0,
+            timeout_ms: 5000.0,
+        };
+        let s = open_point(Arch::Micro, &run, &load, 1.0, &known).unwrap();
+        assert_eq!(s.open.unwrap().rate, Some(75.0));
+    }
 }

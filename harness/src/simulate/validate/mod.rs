@@ -183,6 +183,21 @@ impl Ctx<'_> {
                 continue;
             };
             let held = self.held_in(&sweep.name, rate);
+            let (share, achieved) = {
+                let known = self.known();
+                (
+                    replay::known_share(&p.run, &known),
+                    replay::known_achieved(&p.run, &known),
+                )
+            };
+            if share < 0.999 {
+                self.notes.push(format!(
+                    "{} {} at {rate} req/s: {:.1}% of the requests were of operations the calibration has no tree for; the replay offers the rest, and the achieved rate compared is theirs",
+                    self.run.arch,
+                    sweep.name,
+                    100.0 * (1.0 - share)
+                ));
+            }
             let util = busiest(&out);
             let low = util.is_some_and(|u| u < TARGET_UTILISATION);
             let at = format!("{rate} req/s");
@@ -195,7 +210,11 @@ impl Ctx<'_> {
                 rate,
                 "achieved rate",
                 "req/s",
-                Some(p.achieved_rps),
+                Some(if share < 0.999 {
+                    achieved
+                } else {
+                    p.achieved_rps
+                }),
                 Some(t.achieved_rps),
                 held,
                 util,
