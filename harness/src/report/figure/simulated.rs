@@ -68,20 +68,26 @@ fn latency(r: &SimReport) -> Option<Figure> {
             y: "latency (ms, log)",
         },
     );
-    for a in &r.runs {
-        for fault in &a.scenario.faults {
-            let x0 = f.x.map(fault.at_s);
-            let x1 =
-                f.x.map((fault.at_s + fault.for_s.max(fault.restart_s)).min(x_max));
-            svg.rect(
-                x0,
-                f.area.y,
-                (x1 - x0).max(1.0),
-                f.area.h,
-                style::FAULT_SHADE,
-                style::SHADE_OPACITY,
-            );
-        }
+    // Each window once (both architectures, and several replicas, often share one): from
+    // the fault to the end of its restart.
+    let mut windows: Vec<(f64, f64)> = r
+        .runs
+        .iter()
+        .flat_map(|a| &a.scenario.faults)
+        .map(|f| (f.at_s, (f.at_s + f.for_s + f.restart_s).min(x_max)))
+        .collect();
+    windows.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    windows.dedup();
+    for (from, to) in windows {
+        let (x0, x1) = (f.x.map(from), f.x.map(to));
+        svg.rect(
+            x0,
+            f.area.y,
+            (x1 - x0).max(1.0),
+            f.area.h,
+            style::FAULT_SHADE,
+            style::SHADE_OPACITY,
+        );
     }
     let mut legend = Vec::new();
     for a in &r.runs {
