@@ -154,13 +154,15 @@ pub fn validation_text(check: &ModelCheck) -> String {
         );
         for d in &a.demand {
             out.push_str(&format!(
-                "  {:<14} model {:>8.3}  measured {:>8}  {}\n",
+                "  {:<14} model {:>8.3}  measured {:>8}  {}{}\n",
                 d.process,
                 d.model_ms,
                 d.measured_ms.map_or("–".to_owned(), |m| format!("{m:.3}")),
                 d.measured_ms
                     .and_then(|m| relative_error(d.model_ms, m))
-                    .map_or(String::new(), |e| format!("{:+.0}%", e * 100.0))
+                    .map_or(String::new(), |e| format!("{:+.0}%", e * 100.0)),
+                d.scaled_by
+                    .map_or(String::new(), |f| format!(" (times scaled by {f:.3})"))
             ));
         }
     }

@@ -53,6 +53,11 @@ pub struct DemandCheck {
     pub model_ms: f64,
     /// Its measured CPU ms per request (`None` when the run sampled no CPU for it).
     pub measured_ms: Option<f64>,
+    /// The factor the calibration applied to this process's times: measured over model when
+    /// the trees charge it more than 10% above its measured CPU (span self time counts the
+    /// wait for a core, which the model adds back by itself), else none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaled_by: Option<f64>,
 }
 
 impl DemandCheck {

@@ -50,6 +50,8 @@ pub struct Calibrated {
 #[derive(Clone, Copy)]
 pub struct Traced<'a> {
     pub experiment: &'a str,
+    /// The sweep point's offered rate (as the sweep names its points).
+    pub rate: f64,
     pub run: &'a LoadRun,
     pub breakdown: &'a Breakdown,
 }
@@ -67,6 +69,7 @@ pub fn traced_points(run: &ArchRun) -> Vec<Traced<'_>> {
             s.points.iter().filter_map(|p| {
                 p.run.breakdown.as_deref().map(|b| Traced {
                     experiment: &s.name,
+                    rate: p.offered_rps,
                     run: &p.run,
                     breakdown: b,
                 })
@@ -74,7 +77,7 @@ pub fn traced_points(run: &ArchRun) -> Vec<Traced<'_>> {
         })
         .filter(|t| !t.breakdown.ops.is_empty())
         .collect();
-    out.sort_by(|a, b| a.run.offered_rps.total_cmp(&b.run.offered_rps));
+    out.sort_by(|a, b| a.rate.total_cmp(&b.rate));
     out
 }
 
@@ -125,14 +128,16 @@ pub fn calibrate(results: &Results, report: &str, opts: &Options) -> anyhow::Res
             ));
             continue;
         }
-        let arch = architecture(run.arch, &points, &mut out.notes)
+        let mut arch = architecture(run.arch, &points, &mut out.notes)
             .with_context(|| format!("calibrate {}", run.arch))?;
-        out.demand.push((run.arch, demand::check(&arch, &points)));
+        let mut checks = demand::check(&arch, &points);
+        demand::scale_to_measured(&mut arch, &mut checks);
+        out.demand.push((run.arch, checks));
         for p in &points {
             out.held_in.push(PointRef {
                 arch: run.arch,
                 experiment: p.experiment.to_owned(),
-                offered_rps: p.run.offered_rps,
+                offered_rps: p.rate,
             });
         }
         sources.push(format!(
@@ -140,7 +145,7 @@ pub fn calibrate(results: &Results, report: &str, opts: &Options) -> anyhow::Res
             run.arch,
             points
                 .iter()
-                .map(|p| format!("{} at {} req/s", p.experiment, p.run.offered_rps))
+                .map(|p| format!("{} at {} req/s", p.experiment, p.rate))
                 .collect::<Vec<_>>()
                 .join(", "),
             points.iter().map(|p| p.breakdown.traces).sum::<u64>()
@@ -311,6 +316,10 @@ pub fn demand_table(cal: &Calibrated) -> String {
             let gap = d
                 .disagreement()
                 .map_or(String::new(), |e| format!(" ({:+.0}%)", e * 100.0));
+            let gap = match d.scaled_by {
+                Some(f) => format!("{gap}, its times scaled by {f:.3}"),
+                None => gap,
+            };
             out.push_str(&format!(
                 "  {arch} {:<14} model {:.3}, measured {measured}{gap}\n",
                 d.process, d.model_ms

@@ -120,6 +120,124 @@ pub fn check(arch: &Architecture, points: &[Traced<'_>]) -> Vec<DemandCheck> {
             process: p.clone(),
             model_ms: model.get(p).copied().unwrap_or(0.0) / 1000.0,
             measured_ms: measured.get(p).copied(),
+            scaled_by: None,
         })
         .collect()
+}
+
+/// Scale a process's times above its measured CPU by more than this (10%) down to it.
+pub const SCALE_ABOVE: f64 = 1.10;
+
+/// Where the trees charge a process clearly more than its measured CPU (by more than
+/// [`SCALE_ABOVE`]), scales its times down to the utilisation law: span self time (and a
+/// statement's time as its client saw it, a publish's round trip) counts the wait for a core
+/// and other waits, while the model spends every µs of it as CPU and adds the queueing for
+/// cores by itself. Its own self times, the statements on it (a database), the broker's cost
+/// per event (the broker), the relay's (its only producer). Processes charged less than measured (CPU outside any span:
+/// parsing before the first span, exporting spans, background work) are left as they are.
+/// The relay's cost (one distribution for every producer) is scaled by the producers'
+/// factors averaged over the events each sends (1 for a producer left as it is). Records the
+/// factor in each row's `scaled_by`.
+pub fn scale_to_measured(arch: &mut Architecture, checks: &mut [DemandCheck]) {
+    use super::dists::scaled;
+    for c in checks.iter_mut() {
+        let Some(m) = c.measured_ms else { continue };
+        if c.model_ms <= 0.0 || m <= 0.0 || c.model_ms <= m * SCALE_ABOVE {
+            continue;
+        }
+        let f = m / c.model_ms;
+        c.scaled_by = Some(f);
+        let p = c.process.as_str();
+        let is_db_of: Vec<String> = arch
+            .processes
+            .iter()
+            .filter(|(_, proc)| proc.database.as_deref() == Some(p))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for n in arch
+            .ops
+            .values_mut()
+            .flat_map(|o| &mut o.shapes)
+            .flat_map(|s| &mut s.nodes)
+        {
+            if n.process == p {
+                n.self_us = n.self_us.as_ref().map(|d| scaled(d, f));
+            }
+            if is_db_of.contains(&n.process) {
+                n.db_us = n.db_us.as_ref().map(|d| scaled(d, f));
+            }
+        }
+        if let Some(ev) = &mut arch.events
+            && ev.broker.as_deref() == Some(p)
+        {
+            ev.broker_us = ev.broker_us.as_ref().map(|d| scaled(d, f));
+        }
+    }
+    let factor = |p: &str| {
+        checks
+            .iter()
+            .find(|c| c.process == p)
+            .and_then(|c| c.scaled_by)
+            .unwrap_or(1.0)
+    };
+    let producers: Vec<f64> = arch
+        .ops
+        .values()
+        .flat_map(|o| &o.shapes)
+        .flat_map(|s| {
+            s.nodes
+                .iter()
+                .filter(|n| n.asynchronous)
+                .filter_map(|n| n.parent.and_then(|q| s.nodes.get(q)))
+                .map(|q| factor(&q.process))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if !producers.is_empty()
+        && let Some(ev) = &mut arch.events
+    {
+        let f = producers.iter().sum::<f64>() / producers.len() as f64;
+        if f < 1.0 {
+            ev.relay_us = ev.relay_us.as_ref().map(|d| scaled(d, f));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulate::dists::sampled_mean;
+
+    #[test]
+    fn times_charged_clearly_above_the_measured_cpu_are_scaled_down_to_it() {
+        let cal = crm_sim::Calibration::parse(
+            "schema = \"crm-sim/calibration/v1\"\n[monolith.processes.monolith]\nkind = \"monolith\"\npool = 4\ndatabase = \"postgres\"\n[monolith.processes.postgres]\nkind = \"database\"\n[[monolith.ops.ping.shapes]]\nprobability = 1.0\nnodes = [{ process = \"monolith\", self_us = { q = [[0.0, 100.0], [1.0, 300.0]] }, db_us = { q = [[0.0, 50.0], [1.0, 150.0]] } }]\n",
+            "c.toml",
+        )
+        .unwrap();
+        let mut arch = cal.monolith.unwrap();
+        let mix = BTreeMap::from([("ping".to_owned(), 1.0)]);
+        let model = model_demand(&arch, &mix);
+        assert_eq!((model["monolith"], model["postgres"]), (200.0, 100.0));
+        let mut checks = vec![
+            DemandCheck {
+                process: "monolith".into(),
+                model_ms: 0.2,
+                measured_ms: Some(0.1),
+                scaled_by: None,
+            },
+            DemandCheck {
+                process: "postgres".into(),
+                model_ms: 0.1,
+                measured_ms: Some(0.105),
+                scaled_by: None,
+            },
+        ];
+        scale_to_measured(&mut arch, &mut checks);
+        assert_eq!(checks[0].scaled_by, Some(0.5));
+        assert_eq!(checks[1].scaled_by, None, "within the noise: left as it is");
+        let n = &arch.ops["ping"].shapes[0].nodes[0];
+        assert_eq!(sampled_mean(n.self_us.as_ref().unwrap()), 100.0);
+        assert_eq!(sampled_mean(n.db_us.as_ref().unwrap()), 100.0);
+    }
 }

@@ -82,6 +82,18 @@ pub fn sampled_mean(d: &DistSpec) -> f64 {
     }
 }
 
+/// `d` with every time multiplied by `f`.
+pub fn scaled(d: &DistSpec, f: f64) -> DistSpec {
+    DistSpec {
+        mean: d.mean.map(|v| v * f),
+        q: d.q
+            .as_ref()
+            .map(|q| q.iter().map(|(p, v)| (*p, v * f)).collect()),
+        fixed: d.fixed.map(|v| v * f),
+        exp: d.exp.map(|v| v * f),
+    }
+}
+
 /// The time at quantile `p` of `d` (linear between listed quantiles; the mean of `exp` and
 /// the value of `fixed` are returned as they are for any `p`).
 pub fn quantile(d: &DistSpec, p: f64) -> f64 {

@@ -45,6 +45,10 @@ struct Carry {
 pub fn convert(shape: &Shape, root_wire: Option<&Dist>) -> Converted {
     let mut out = Converted::default();
     let mut kept: Vec<Option<usize>> = vec![None; shape.nodes.len()];
+    // Folded relay/publish spans: (index, is broker, own time), and how many kept
+    // asynchronous nodes each reaches (the model pays the event path once per consumer).
+    let mut events: Vec<(usize, bool, Dist)> = Vec::new();
+    let mut consumers = vec![0usize; shape.nodes.len()];
     let mut carry: Vec<Option<Carry>> = vec![None; shape.nodes.len()];
     for (i, n) in shape.nodes.iter().enumerate() {
         // The parent as converted, and what passes through a dropped one.
@@ -70,11 +74,7 @@ pub fn convert(shape: &Shape, root_wire: Option<&Dist>) -> Converted {
         let folded_event = n.is_async && n.kind != "consumer" && n.kind != "server";
         if n.kind == "client" || n.kind == "db" || folded_event {
             if folded_event {
-                if n.process == "nats" {
-                    out.broker.push(n.self_us.clone());
-                } else {
-                    out.relay.push(n.self_us.clone());
-                }
+                events.push((i, n.process == "nats", n.self_us.clone()));
             }
             carry[i] = Some(Carry {
                 parent,
@@ -111,6 +111,30 @@ pub fn convert(shape: &Shape, root_wire: Option<&Dist>) -> Converted {
             policy: None,
         });
         kept[i] = Some(out.nodes.len() - 1);
+        if is_async {
+            // Every folded event span above it carries this consumer's event.
+            let mut up = n.parent;
+            while let Some(q) = up.filter(|&q| q < i && kept[q].is_none()) {
+                consumers[q] += 1;
+                up = shape.nodes[q].parent;
+            }
+        }
+    }
+    // One publish reaching k consumers: the model's k event paths share its cost.
+    for (i, broker, d) in events {
+        if consumers[i] == 0 {
+            continue;
+        }
+        let share = 1.0 / consumers[i] as f64;
+        let d = Dist {
+            mean: d.mean * share,
+            q: d.q.iter().map(|(p, v)| (*p, v * share)).collect(),
+        };
+        if broker {
+            out.broker.push(d);
+        } else {
+            out.relay.push(d);
+        }
     }
     out.lost_wire_us = shape
         .nodes
@@ -171,6 +195,18 @@ mod tests {
         assert_eq!(c.nodes[2].parent, Some(1));
         assert!(c.nodes[2].asynchronous && !c.nodes[1].asynchronous);
         assert_eq!(c.broker.len(), 1);
+        assert_eq!(c.broker[0].mean, 25.0, "one consumer: the whole publish");
         assert_eq!(c.lost_wire_us, 0.0);
+
+        // One publish delivered to two consumers: each of the model's two event paths pays
+        // half of it.
+        let mut shape = shape;
+        let mut second = shape.nodes[4].clone();
+        second.process = "notifications".into();
+        shape.nodes.push(second);
+        let c = convert(&shape, Some(&root_wire));
+        assert_eq!(c.nodes.len(), 4);
+        assert_eq!(c.broker.len(), 1);
+        assert_eq!(c.broker[0].mean, 12.5);
     }
 }

@@ -114,7 +114,13 @@ pub(crate) fn section(doc: &mut Doc, results: &Results, figures: &[Figure]) {
             ));
         }
         if !a.demand.is_empty() {
-            let mut d = Table::new(&["process", "model (trees)", "measured (U/X)", "disagreement"]);
+            let mut d = Table::new(&[
+                "process",
+                "model (trees)",
+                "measured (U/X)",
+                "disagreement",
+                "times scaled by",
+            ]);
             for c in &a.demand {
                 d.row(vec![
                     c.process.clone(),
@@ -123,13 +129,17 @@ pub(crate) fn section(doc: &mut Doc, results: &Results, figures: &[Figure]) {
                         .map_or("not sampled".into(), |v| format!("{v:.3} ms")),
                     c.disagreement()
                         .map_or("–".into(), |e| format!("{:+.0}%", e * 100.0)),
+                    c.scaled_by.map_or("–".into(), |f| format!("{f:.3}")),
                 ]);
             }
             doc.p(
                 "Service demand per request at the held-in point(s): CPU the calibrated trees \
                  charge each process (span self times, statements, relay and broker) against \
                  the utilisation law D = U/X from its measured CPU seconds. Span self time is \
-                 not CPU: a wait for a core counts in it, work outside any span does not.",
+                 not CPU: a wait for a core counts in it, work outside any span does not. \
+                 Where the trees charge a process more than 10% above its measured CPU, the \
+                 calibration scales its times down to it (the model adds the wait for cores \
+                 back by itself); the factor is in the last column.",
             );
             doc.table(d);
         }
