@@ -199,8 +199,19 @@ pub async fn run(
 /// missing binary fails the run at once rather than after the first architecture's minutes.
 fn preflight(env: &Env, scenario: &Scenario) -> anyhow::Result<()> {
     let mut missing = Vec::new();
+    // Monolith replicas run behind the balancer, the gateway's binary.
+    let replicated = scenario.experiments.iter().any(|e| match e {
+        ExperimentSpec::Deploy(d) => d.replicas > 1,
+        ExperimentSpec::Fault(f) => f.replicas > 1,
+        ExperimentSpec::Scale(_) => true,
+        _ => false,
+    });
     for arch in &scenario.architectures {
-        for service in crate::topology::services(*arch) {
+        let mut processes = crate::topology::services(*arch);
+        if *arch == Arch::Monolith && replicated {
+            processes.push(crate::topology::BALANCER);
+        }
+        for service in processes {
             let bin = env
                 .settings
                 .bin_dir
