@@ -1,7 +1,7 @@
 //! Where a key of a scenario file is: its line, from the key's path (`experiment[2].target`)
 //! as [`super::Scenario::validate`] names it, so a problem found after parsing points into
 //! the file as parse errors do. A key that is absent (a default that does not fit) gets the
-//! line of the nearest table that holds it.
+//! line of the nearest table that holds it (for an experiment, its `[[experiment]]` header).
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
@@ -92,8 +92,8 @@ mod tests {
         assert_eq!(line_of(TEXT, "name"), Some(1));
         assert_eq!(line_of(TEXT, "experiment[1].replicas"), Some(8));
         assert_eq!(line_of(TEXT, "experiment[1].mix.a"), Some(9));
-        // Absent: the line where its table's first key is.
-        assert_eq!(line_of(TEXT, "experiment[0].replicas"), Some(4));
+        // Absent: the line of its table's `[[experiment]]` header.
+        assert_eq!(line_of(TEXT, "experiment[0].replicas"), Some(3));
         assert_eq!(line_of(TEXT, "nothing"), None);
         assert_eq!(
             locate(TEXT, "experiment[1].replicas: must be 1 to 16\nx: y"),
