@@ -77,7 +77,7 @@ impl Demo {
                 "globex.com",
                 "Energy",
                 12000,
-                2_500_000_000i64,
+                900_000_000i64,
             ),
             ("Initech", "initech.com", "Software", 450, 80_000_000),
             (

@@ -57,6 +57,12 @@ pub fn services(arch: Arch) -> Vec<&'static str> {
     }
 }
 
+/// The load balancer in front of monolith replicas: the microservices' gateway binary in
+/// balancer mode (`CRM_GATEWAY_MODE=balancer`), so both architectures' replicas are balanced,
+/// health-checked, broken and retried by the same code. A request to the monolith then takes
+/// one extra local HTTP hop: client → balancer → monolith replica.
+pub const BALANCER: &str = "balancer";
+
 /// Limits and replicas of one service.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ServiceSpec {
@@ -98,6 +104,17 @@ impl Topology {
         s
     }
 
+    /// The CRM's processes to start: the architecture's services, and for a monolith of two
+    /// or more replicas the [`BALANCER`] in front of them. One monolith replica runs alone,
+    /// reached directly, exactly as before replicas existed.
+    pub fn processes(&self) -> Vec<&'static str> {
+        let mut all = services(self.arch);
+        if self.arch == Arch::Monolith && self.spec("monolith").replicas > 1 {
+            all.push(BALANCER);
+        }
+        all
+    }
+
     /// Applies `--replicas SERVICE=N`, `--cpus SERVICE=X`, `--memory SERVICE=SIZE` flags.
     pub fn apply_flags(
         &mut self,
@@ -135,10 +152,15 @@ impl Topology {
                         if n == 0 || n > 16 {
                             bail!("{flag} {name}: 1 to 16 replicas");
                         }
-                        // Replicas need the gateway in front: only context services scale out.
-                        if n > 1 && !(self.arch == Arch::Micro && MICRO_SERVICES.contains(&name)) {
+                        // Replicas need a balancer in front: the gateway for the context
+                        // services, the gateway in balancer mode for the monolith.
+                        let scalable = match self.arch {
+                            Arch::Micro => MICRO_SERVICES.contains(&name),
+                            Arch::Monolith => name == "monolith",
+                        };
+                        if n > 1 && !scalable {
                             bail!(
-                                "{flag}: only the microservices' context services scale out, not {name}"
+                                "{flag}: only the microservices' context services and the monolith scale out, not {name}"
                             );
                         }
                         spec.replicas = n;
@@ -217,7 +239,37 @@ mod tests {
         assert_eq!(t.spec("customers").replicas, 3);
         assert_eq!(t.spec("sales").replicas, 1);
         assert!(t.apply_flags(&["monolith=2".into()], &[], &[]).is_err());
+        assert!(t.apply_flags(&["gateway=2".into()], &[], &[]).is_err());
         assert!(t.apply_flags(&["customers".into()], &[], &[]).is_err());
         assert!(t.apply_flags(&["customers=0".into()], &[], &[]).is_err());
+        assert_eq!(
+            t.processes(),
+            services(Arch::Micro),
+            "no balancer for micro"
+        );
+    }
+
+    #[test]
+    fn monolith_replicas_put_the_balancer_in_front() {
+        let mut t = Topology {
+            arch: Arch::Monolith,
+            runtime: RuntimeKind::Process,
+            specs: BTreeMap::new(),
+            sut_cpus: None,
+            tracing: None,
+        };
+        t.apply_flags(&["monolith=1".into()], &[], &[]).unwrap();
+        assert_eq!(t.processes(), ["monolith"], "one replica: reached directly");
+        t.apply_flags(&["monolith=3".into()], &[], &[]).unwrap();
+        assert_eq!(t.spec("monolith").replicas, 3);
+        assert_eq!(t.processes(), ["monolith", BALANCER]);
+        let zero = t.apply_flags(&["monolith=0".into()], &[], &[]).unwrap_err();
+        assert!(zero.to_string().contains("1 to 16"), "{zero}");
+        let unknown = t.apply_flags(&["monolit=2".into()], &[], &[]).unwrap_err();
+        assert!(
+            unknown.to_string().contains("unknown service 'monolit'"),
+            "{unknown}"
+        );
+        assert!(t.apply_flags(&["customers=2".into()], &[], &[]).is_err());
     }
 }

@@ -99,3 +99,66 @@ async fn down_with_keep_stops_everything_but_keeps_the_logs() {
     assert!(lifecycle::log_hint(&d).contains(&d.work_dir.display().to_string()));
     std::fs::remove_dir_all(&d.work_dir).expect("remove the kept work dir");
 }
+
+#[tokio::test]
+async fn monolith_replicas_come_up_behind_the_balancer() {
+    let env = crm_bench::testing::env(env!("CARGO_BIN_EXE_crm-bench"));
+    let mut t = crm_bench::testing::topology(Arch::Monolith, RuntimeKind::Process);
+    t.apply_flags(&["monolith=2".into()], &[], &[]).unwrap();
+    let d = lifecycle::up(&env, &t).await.expect("up").deployment;
+    let balancer = d.instance("balancer").expect("a balancer");
+    assert_eq!(
+        d.public_url,
+        balancer.url.clone().unwrap(),
+        "reached through it"
+    );
+    assert_eq!(d.replicas("monolith").len(), 2);
+    assert!(
+        d.request_path().contains("one of 2 monolith replicas"),
+        "{}",
+        d.request_path()
+    );
+    let registry = std::fs::read_to_string(d.work_dir.join("registry.json")).unwrap();
+    for r in d.replicas("monolith") {
+        assert!(registry.contains(r.url.as_deref().unwrap()), "{registry}");
+    }
+    // Through the balancer, writes and reads land on either replica of the one database.
+    let token = lifecycle::admin_token(&d).await.expect("log in");
+    let http = reqwest::Client::new();
+    for i in 0..4 {
+        let r = http
+            .post(format!("{}/api/v1/companies", d.public_url))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"name": format!("Balanced {i}")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    }
+    for r in d.replicas("monolith") {
+        let listed: serde_json::Value = http
+            .get(format!(
+                "{}/api/v1/companies?limit=50",
+                r.url.as_deref().unwrap()
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let text = listed.to_string();
+        assert!(
+            (0..4).all(|i| text.contains(&format!("Balanced {i}"))),
+            "{text}"
+        );
+    }
+    let pids: Vec<u32> = d.instances.iter().filter_map(|i| i.pid).collect();
+    lifecycle::down(&env).await.expect("down");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        pids.iter().all(|p| !procfs::alive(*p)),
+        "nothing left running"
+    );
+}

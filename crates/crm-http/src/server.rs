@@ -89,6 +89,22 @@ pub fn with_edge(routes: Router, edge: &Edge) -> Router {
     )
 }
 
+/// The edge of a pure load balancer (the gateway in balancer mode): request ids, the
+/// request's span (so a trace passes through it as one more hop), panics caught, metrics and
+/// the time limit — but no authentication, limits or validation: the process behind it does
+/// those, exactly as when it is reached directly.
+pub fn with_passthrough_edge(routes: Router, metrics: Metrics, limit: Duration) -> Router {
+    routes.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(from_fn(trace))
+            .layer(CatchPanicLayer::custom(panic_problem))
+            .layer(from_fn_with_state(metrics, metrics::track))
+            .layer(from_fn_with_state(limit, timeout)),
+    )
+}
+
 /// Ops endpoints every process serves: `/healthz`, `/readyz`, `/metrics`, and the
 /// OpenAPI document at `/api/v1/openapi.json`.
 pub fn ops(metrics: Metrics, ready: ReadyCheck, openapi: Arc<Value>) -> Router {

@@ -7,11 +7,18 @@
 //! 360 view and search by parallel fan-out through the same context traits the monolith
 //! calls in-process, and serves the same OpenAPI document.
 //!
+//! In balancer mode (`--mode balancer`) it is only the load balancer in front of replicas of
+//! the monolith: every request goes to a monolith replica through the same forwarding,
+//! balancing, health checks, breaker and retries, with no authentication, routing or
+//! composition of its own ([`balancer`]).
+//!
 //! # Layout
 //! - [`routes`]: the route table, path pattern → service.
 //! - [`proxy`]: forwarding, breakers, retries, timeouts, streaming.
 //! - [`registry`]: replicas per service, from a watched file and the admin API.
+//! - [`balancer`]: the balancer mode's router.
 
+pub mod balancer;
 pub mod proxy;
 pub mod registry;
 pub mod routes;
@@ -44,9 +51,25 @@ use crm_http::server::{self, Edge, ReadyCheck};
 use crate::registry::{Registry, Replicas};
 use crate::routes::Service;
 
+/// What the gateway is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// The microservices' public API.
+    Api,
+    /// A load balancer in front of replicas of the monolith, nothing more.
+    Balancer,
+}
+
 #[derive(Clone, Debug, Parser)]
 #[command(name = "gateway", version, about = "The microservice CRM's public API")]
 pub struct Settings {
+    /// `api` (the microservices' gateway) or `balancer` (in front of monolith replicas).
+    #[arg(long, env = "CRM_GATEWAY_MODE", value_enum, default_value = "api")]
+    pub mode: Mode,
+    /// Balancer mode: the monolith's replicas (comma-separated base URLs), used when there
+    /// is no registry file (whose key is then `monolith`).
+    #[arg(long, env = "CRM_MONOLITH_URLS", value_delimiter = ',')]
+    pub monolith: Vec<String>,
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, env = "CRM_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -99,6 +122,9 @@ impl Settings {
         if let Some(file) = &self.registry {
             return registry::read(file)
                 .with_context(|| format!("read the registry {}", file.display()));
+        }
+        if self.mode == Mode::Balancer {
+            return Ok([("monolith".to_owned(), self.monolith.clone())].into());
         }
         Ok([
             ("identity", &self.identity),
@@ -154,115 +180,19 @@ async fn swap_api_keys(
 
 impl Gateway {
     pub async fn build(settings: Settings) -> anyhow::Result<Gateway> {
-        let registry = Registry::new(&settings.initial_replicas()?)?;
+        let services: &[Service] = match settings.mode {
+            Mode::Api => &Service::ALL,
+            Mode::Balancer => &[Service::Monolith],
+        };
+        let registry = Registry::new(&settings.initial_replicas()?, services)?;
         registry.check_health(Duration::from_millis(settings.health_check_ms));
         if let Some(file) = &settings.registry {
             registry.watch(file.clone(), Duration::from_secs(1));
         }
-        let identity = registry.upstream(Service::Identity);
-        let tokens: Arc<dyn TokenSource> = Arc::new(crm_identity::client::InternalTokens::new(
-            identity.clone(),
-            settings.internal_secret.clone(),
-        ));
-        let api_keys = Arc::new(
-            crm_identity::client::RemoteApiKeys::new(
-                identity.clone(),
-                settings.internal_secret.clone(),
-            )
-            .with_ttl(Duration::from_millis(settings.api_key_cache_ms)),
-        );
-        let auth = Authenticator::new(Arc::new(JwksKeys::new(identity.clone())), Some(api_keys));
-
-        let policy = CallPolicy::default();
-        let client =
-            |s: Service| ServiceClient::new(registry.upstream(s), tokens.clone(), policy.clone());
-        let compose = Compose {
-            customers: Arc::new(crm_customers::client::CustomersClient::new(client(
-                Service::Customers,
-            ))),
-            sales: Arc::new(crm_sales::client::SalesClient::new(client(Service::Sales))),
-            activities: Arc::new(crm_activities::client::ActivitiesClient::new(client(
-                Service::Activities,
-            ))),
-            leads: Arc::new(crm_leads::client::LeadsClient::new(client(Service::Leads))),
+        let router = match settings.mode {
+            Mode::Api => api_router(&settings, &registry)?,
+            Mode::Balancer => balancer::router(&settings, &registry)?,
         };
-
-        let http = reqwest::Client::builder()
-            .pool_idle_timeout(Duration::from_secs(30))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
-        let mut targets: HashMap<Service, proxy::Target> = HashMap::new();
-        for s in Service::ALL {
-            let upstream = registry.upstream(s);
-            targets.insert(
-                s,
-                proxy::Target {
-                    service: s,
-                    breaker: Arc::new(crm_http::client::FreshBreaker::new(
-                        upstream.clone(),
-                        proxy::breaker,
-                    )),
-                    upstream,
-                    http: http.clone(),
-                    timeout: Duration::from_millis(settings.upstream_timeout_ms),
-                },
-            );
-        }
-        let mut routes = Router::new();
-        for (pattern, s) in routes::table() {
-            routes = routes.route(
-                &pattern,
-                any(proxy::forward).with_state(targets[&s].clone()),
-            );
-        }
-        let routes = routes
-            .nest(crm_http::API, crm_compose::router(compose))
-            .layer(from_fn_with_state(tokens.clone(), swap_api_keys));
-
-        let metrics = Metrics::new();
-        let edge = Edge {
-            auth,
-            metrics: metrics.clone(),
-            limiter: match (
-                quota(settings.rate_limit_tenant),
-                quota(settings.rate_limit_key),
-            ) {
-                (None, None) => None,
-                (t, k) => Some(RateLimiter::new(t, k)),
-            },
-            // Keys are honoured by the service that owns the write; the gateway passes them on.
-            idempotency: None,
-            timeout: Duration::from_millis(settings.upstream_timeout_ms + 1_000),
-        };
-        let ready_registry = registry.clone();
-        let ready: ReadyCheck = Arc::new(move || {
-            let r = ready_registry.clone();
-            Box::pin(async move {
-                let down: Vec<&str> = r
-                    .upstreams
-                    .iter()
-                    .filter(|(_, u)| !u.replicas().iter().any(|x| x.healthy))
-                    .map(|(s, _)| s.name())
-                    .collect();
-                if down.is_empty() {
-                    Ok(())
-                } else {
-                    Err(format!("no healthy replica of: {}", down.join(", ")))
-                }
-            })
-        });
-        let router = server::fallbacks(
-            server::with_edge(routes, &edge)
-                .merge(server::ops(
-                    metrics,
-                    ready,
-                    Arc::new(crm_compose::document()),
-                ))
-                .merge(registry::admin_router(
-                    registry.clone(),
-                    settings.internal_secret.clone(),
-                )),
-        );
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("listen on {}", settings.listen))?;
@@ -291,4 +221,130 @@ impl Gateway {
             .await
             .context("serve")
     }
+}
+
+/// Ready when every upstream has a healthy replica; otherwise says which have none.
+pub(crate) fn ready_check(registry: &Registry) -> ReadyCheck {
+    let registry = registry.clone();
+    Arc::new(move || {
+        let r = registry.clone();
+        Box::pin(async move {
+            let down: Vec<&str> = r
+                .upstreams
+                .iter()
+                .filter(|(_, u)| !u.replicas().iter().any(|x| x.healthy))
+                .map(|(s, _)| s.name())
+                .collect();
+            if down.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("no healthy replica of: {}", down.join(", ")))
+            }
+        })
+    })
+}
+
+/// Forwarding to `s`'s replicas as every route of it does: its breaker, the shared client.
+pub(crate) fn target(
+    registry: &Registry,
+    s: Service,
+    http: &reqwest::Client,
+    settings: &Settings,
+) -> proxy::Target {
+    let upstream = registry.upstream(s);
+    proxy::Target {
+        service: s,
+        breaker: Arc::new(crm_http::client::FreshBreaker::new(
+            upstream.clone(),
+            proxy::breaker,
+        )),
+        upstream,
+        http: http.clone(),
+        timeout: Duration::from_millis(settings.upstream_timeout_ms),
+    }
+}
+
+/// The client the proxy forwards with.
+pub(crate) fn forwarding_client() -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .pool_idle_timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?)
+}
+
+/// The microservices' public API: authentication, limits, routes, composition.
+fn api_router(settings: &Settings, registry: &Registry) -> anyhow::Result<Router> {
+    let identity = registry.upstream(Service::Identity);
+    let tokens: Arc<dyn TokenSource> = Arc::new(crm_identity::client::InternalTokens::new(
+        identity.clone(),
+        settings.internal_secret.clone(),
+    ));
+    let api_keys = Arc::new(
+        crm_identity::client::RemoteApiKeys::new(
+            identity.clone(),
+            settings.internal_secret.clone(),
+        )
+        .with_ttl(Duration::from_millis(settings.api_key_cache_ms)),
+    );
+    let auth = Authenticator::new(Arc::new(JwksKeys::new(identity.clone())), Some(api_keys));
+
+    let policy = CallPolicy::default();
+    let client =
+        |s: Service| ServiceClient::new(registry.upstream(s), tokens.clone(), policy.clone());
+    let compose = Compose {
+        customers: Arc::new(crm_customers::client::CustomersClient::new(client(
+            Service::Customers,
+        ))),
+        sales: Arc::new(crm_sales::client::SalesClient::new(client(Service::Sales))),
+        activities: Arc::new(crm_activities::client::ActivitiesClient::new(client(
+            Service::Activities,
+        ))),
+        leads: Arc::new(crm_leads::client::LeadsClient::new(client(Service::Leads))),
+    };
+
+    let http = forwarding_client()?;
+    let mut targets: HashMap<Service, proxy::Target> = HashMap::new();
+    for s in Service::ALL {
+        targets.insert(s, target(registry, s, &http, settings));
+    }
+    let mut routes = Router::new();
+    for (pattern, s) in routes::table() {
+        routes = routes.route(
+            &pattern,
+            any(proxy::forward).with_state(targets[&s].clone()),
+        );
+    }
+    let routes = routes
+        .nest(crm_http::API, crm_compose::router(compose))
+        .layer(from_fn_with_state(tokens.clone(), swap_api_keys));
+
+    let metrics = Metrics::new();
+    let edge = Edge {
+        auth,
+        metrics: metrics.clone(),
+        limiter: match (
+            quota(settings.rate_limit_tenant),
+            quota(settings.rate_limit_key),
+        ) {
+            (None, None) => None,
+            (t, k) => Some(RateLimiter::new(t, k)),
+        },
+        // Keys are honoured by the service that owns the write; the gateway passes them on.
+        idempotency: None,
+        timeout: Duration::from_millis(settings.upstream_timeout_ms + 1_000),
+    };
+    let ready = ready_check(registry);
+    let router = server::fallbacks(
+        server::with_edge(routes, &edge)
+            .merge(server::ops(
+                metrics,
+                ready,
+                Arc::new(crm_compose::document()),
+            ))
+            .merge(registry::admin_router(
+                registry.clone(),
+                settings.internal_secret.clone(),
+            )),
+    );
+    Ok(router)
 }

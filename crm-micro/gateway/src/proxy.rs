@@ -1,7 +1,7 @@
 //! Forwarding a public request to a replica of the service that owns it: least-outstanding
 //! load balancing over healthy replicas (the shared `Upstream`), a circuit breaker per
-//! service that answers 503 at once while open, one retry on another replica for idempotent
-//! requests that could not be delivered, a response timeout (not for event streams), and
+//! service that answers 503 at once while open, one retry on another replica (never the one
+//! that just failed) for idempotent requests that could not be delivered, a response timeout (not for event streams), and
 //! the response passed through unchanged, streamed.
 
 use std::sync::Arc;
@@ -116,8 +116,14 @@ pub async fn forward(State(t): State<Target>, req: Request) -> Response {
         1
     };
     let mut last = String::from("no healthy replica");
+    let mut failed: Option<String> = None;
     for number in 1..=attempts {
-        let Some(replica) = t.upstream.pick() else {
+        // A retry goes to another replica, never back to the one that just failed.
+        let picked = match &failed {
+            None => t.upstream.pick(),
+            Some(url) => t.upstream.pick_except(url),
+        };
+        let Some(replica) = picked else {
             break;
         };
         let mut headers = HeaderMap::new();
@@ -182,6 +188,7 @@ pub async fn forward(State(t): State<Target>, req: Request) -> Response {
                 replica.report(false);
                 breaker.on_error();
                 last = e.to_string();
+                failed = Some(replica.url().to_owned());
             }
         }
     }

@@ -31,16 +31,23 @@ pub struct Registry {
 }
 
 impl Registry {
-    pub fn new(initial: &Replicas) -> anyhow::Result<Registry> {
+    /// The upstreams of `services` (every context service in API mode, the monolith in
+    /// balancer mode); a name in `initial` that is not one of them is refused.
+    pub fn new(initial: &Replicas, services: &[Service]) -> anyhow::Result<Registry> {
         let mut upstreams = BTreeMap::new();
-        for s in Service::ALL {
+        for &s in services {
             let urls = initial.get(s.name()).cloned().unwrap_or_default();
             upstreams.insert(s, Upstream::new(s.name(), urls));
         }
         for name in initial.keys() {
             anyhow::ensure!(
-                Service::parse(name).is_some(),
-                "unknown service '{name}' in the registry"
+                Service::parse(name).is_some_and(|s| services.contains(&s)),
+                "unknown service '{name}' in the registry (known here: {})",
+                services
+                    .iter()
+                    .map(|s| s.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
         Ok(Registry {
@@ -54,8 +61,8 @@ impl Registry {
 
     pub fn apply(&self, replicas: &Replicas) {
         for (name, urls) in replicas {
-            if let Some(s) = Service::parse(name) {
-                self.upstreams[&s].set_replicas(urls.clone());
+            if let Some(u) = Service::parse(name).and_then(|s| self.upstreams.get(&s)) {
+                u.set_replicas(urls.clone());
             }
         }
     }
@@ -156,7 +163,9 @@ async fn set(
     Json(body): Json<SetReplicas>,
 ) -> Result<Response, ApiError> {
     authorised(&a, &headers)?;
-    let s = Service::parse(&service).ok_or_else(|| ApiError(Error::not_found("service")))?;
+    let upstream = Service::parse(&service)
+        .and_then(|s| a.registry.upstreams.get(&s).cloned())
+        .ok_or_else(|| ApiError(Error::not_found("service")))?;
     for (i, url) in body.replicas.iter().enumerate() {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(ApiError(Error::invalid(
@@ -165,6 +174,6 @@ async fn set(
             )));
         }
     }
-    a.registry.upstreams[&s].set_replicas(body.replicas);
+    upstream.set_replicas(body.replicas);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

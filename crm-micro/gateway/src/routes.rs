@@ -4,9 +4,11 @@
 
 use crm_http::openapi::ApiDoc;
 
-/// The services behind the gateway.
+/// The services behind the gateway; in balancer mode, the one monolith.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Service {
+    /// The whole monolith, behind the gateway in balancer mode (not in [`Service::ALL`]).
+    Monolith,
     Identity,
     Customers,
     Sales,
@@ -36,11 +38,16 @@ impl Service {
             Service::Leads => "leads",
             Service::Analytics => "analytics",
             Service::Notifications => "notifications",
+            Service::Monolith => "monolith",
         }
     }
 
+    /// A service by name, the monolith included.
     pub fn parse(s: &str) -> Option<Service> {
-        Service::ALL.into_iter().find(|x| x.name() == s)
+        Service::ALL
+            .into_iter()
+            .chain([Service::Monolith])
+            .find(|x| x.name() == s)
     }
 }
 

@@ -57,7 +57,7 @@ class Sources:
             out = subprocess.run(
                 [str(path), "--help"], capture_output=True, text=True, check=True
             ).stdout
-            names = set(re.findall(r"\[env: ([A-Z0-9_]+)[=\]]", out))
+            names = set(re.findall(r"\[env:\s+([A-Z0-9_]+)[=\]]", out))
             if not names:
                 raise Unreadable(
                     f"`{path} --help` lists no [env: …] names; has its format changed?"

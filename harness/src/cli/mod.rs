@@ -258,6 +258,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 up.ready_after.as_secs_f64()
             );
             println!("  API:      {}/api/v1", d.public_url);
+            println!("  path:     {}", d.request_path());
             println!("  admin:    {} / {}", admin.email, admin.password);
             println!("  state:    {}", guard_env.state.path().display());
             println!("  stop it:  crm-bench down");
@@ -291,6 +292,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 d.started_at.format("%F %T UTC"),
                 d.public_url
             );
+            println!("  path: {}", d.request_path());
             let http = reqwest::Client::new();
             for inst in &d.instances {
                 let alive = rt.alive(&d, &inst.name).await;

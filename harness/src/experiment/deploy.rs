@@ -1,6 +1,8 @@
-//! Redeploy under load: one service of the microservices (or, with 2+ replicas, a rolling
-//! restart that drains each from the gateway first) against the whole monolith, which can
-//! only restart as one. Time to healthy and the requests that failed meanwhile.
+//! Redeploy under load. `restart`: one service of the microservices against the whole
+//! monolith, one process each, stopped and started. `rolling` with 2+ replicas: both roll
+//! replica by replica through the same code — a service's replicas drained from the
+//! gateway, the monolith's replicas (behind the gateway in balancer mode) drained from the
+//! balancer. Time to healthy and the requests that failed meanwhile.
 
 use std::time::Duration;
 
@@ -19,11 +21,12 @@ pub(super) async fn run(ctx: &mut ArchCtx, s: &DeploySpec) -> anyhow::Result<Dep
     } else {
         "monolith".to_owned()
     };
-    let replicas = if micro { s.replicas } else { 1 };
-    if micro && replicas > 1 {
-        ctx.scale_to(&s.service, replicas).await?;
+    let replicas = s.replicas;
+    if replicas > 1 {
+        ctx.scale_to(&service, replicas).await?;
     }
-    let action = match (s.mode, micro && replicas > 1) {
+    let path = ctx.d.request_path();
+    let action = match (s.mode, replicas > 1) {
         (DeployMode::Rolling, true) => Action::RollingRestart,
         _ => Action::Restart,
     };
@@ -38,11 +41,7 @@ pub(super) async fn run(ctx: &mut ArchCtx, s: &DeploySpec) -> anyhow::Result<Dep
             .map(|c| PlannedStep {
                 at_s: s.at_s + f64::from(c) * s.every_s,
                 action,
-                target: if micro {
-                    s.service.clone()
-                } else {
-                    service.clone()
-                },
+                target: service.clone(),
                 delay: Duration::ZERO,
                 replicas: None,
             })
@@ -110,6 +109,7 @@ pub(super) async fn run(ctx: &mut ArchCtx, s: &DeploySpec) -> anyhow::Result<Dep
             .clone()
             .unwrap_or_else(|| format!("redeploy-{}", s.service)),
         service,
+        path: Some(path),
         mode: if action == Action::RollingRestart {
             "rolling"
         } else {

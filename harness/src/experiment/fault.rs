@@ -41,6 +41,8 @@ pub(super) struct Applied {
     pub cycles: Vec<(Window, f64)>,
     pub affected: BTreeSet<String>,
     pub unaffected: BTreeSet<String>,
+    /// The request path during the run.
+    pub path: String,
 }
 
 /// The report's fault record from a measured run with one or more fault windows. With the
@@ -55,6 +57,7 @@ pub(super) fn record(a: Applied, m: Measured) -> Fault {
         cycles,
         affected,
         unaffected,
+        path,
     } = a;
     let warmup = m.raw.warmup_s;
     let end = m.raw.warmup_s + m.raw.measured_s;
@@ -120,6 +123,7 @@ pub(super) fn record(a: Applied, m: Measured) -> Fault {
     m.annotate(&mut run);
     Fault {
         name,
+        path: Some(path),
         target,
         action,
         method,
@@ -143,9 +147,25 @@ pub(super) fn record(a: Applied, m: Measured) -> Fault {
 }
 
 pub(super) async fn run(ctx: &mut ArchCtx, f: &FaultSpec) -> anyhow::Result<Fault> {
+    // With replicas, one replica of N is killed or paused: of the target service, or of the
+    // whole monolith (behind its balancer). Its first replica carries the service's name.
+    let replicated = f.replicas > 1;
+    let holder = match ctx.d.arch {
+        Arch::Micro => f.target.clone(),
+        Arch::Monolith => "monolith".to_owned(),
+    };
+    if replicated {
+        ctx.scale_to(&holder, f.replicas).await?;
+    }
     let action = match ctx.d.arch {
         Arch::Micro => f.action,
+        Arch::Monolith if replicated => f.action,
         Arch::Monolith => f.monolith.unwrap_or(f.action.monolith_equivalent()),
+    };
+    let target = if replicated {
+        holder.clone()
+    } else {
+        f.target.clone()
     };
     let heal = action.heal().unwrap_or(Action::Heal);
     let (warmup_s, duration_s) = ctx.times(f.warmup_s, f.duration_s);
@@ -153,7 +173,7 @@ pub(super) async fn run(ctx: &mut ArchCtx, f: &FaultSpec) -> anyhow::Result<Faul
     let (affected, unaffected) = split(&mix, &[f.target.as_str()]);
     let delay = Duration::from_millis(f.delay_ms);
     let plan = Plan {
-        label: format!("{} {} {}", ctx.d.arch, action.as_str(), f.target),
+        label: format!("{} {} {target}", ctx.d.arch, action.as_str()),
         pace: Pace::Open { rate: f.rate },
         warmup_s,
         duration_s,
@@ -164,7 +184,7 @@ pub(super) async fn run(ctx: &mut ArchCtx, f: &FaultSpec) -> anyhow::Result<Faul
                 [(at, action), (at + f.for_s, heal)].map(|(at_s, action)| PlannedStep {
                     at_s,
                     action,
-                    target: f.target.clone(),
+                    target: target.clone(),
                     delay,
                     replicas: None,
                 })
@@ -183,7 +203,11 @@ pub(super) async fn run(ctx: &mut ArchCtx, f: &FaultSpec) -> anyhow::Result<Faul
         .filter(|pair| pair.len() == 2)
         .map(|pair| {
             let window = Window {
-                label: format!("{} {}", action.as_str(), f.target),
+                label: if replicated {
+                    format!("{} {target} (1 of {})", action.as_str(), f.replicas)
+                } else {
+                    format!("{} {target}", action.as_str())
+                },
                 start_s: pair[0].started_s,
                 end_s: pair[1].finished_s,
             };
@@ -191,8 +215,21 @@ pub(super) async fn run(ctx: &mut ArchCtx, f: &FaultSpec) -> anyhow::Result<Faul
         })
         .collect();
     let method = format!(
-        "{}; then {}{}",
+        "{}{}; then {}{}",
         m.steps[0].how,
+        if replicated {
+            format!(
+                " (one replica of {} behind the {})",
+                f.replicas,
+                if ctx.d.arch == Arch::Micro {
+                    "gateway"
+                } else {
+                    "balancer"
+                }
+            )
+        } else {
+            String::new()
+        },
         m.steps[1].how,
         if cycles.len() > 1 {
             format!(" ({} times)", cycles.len())
@@ -200,10 +237,13 @@ pub(super) async fn run(ctx: &mut ArchCtx, f: &FaultSpec) -> anyhow::Result<Faul
             String::new()
         }
     );
-    let name = f
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("{}-{}", f.action.as_str(), f.target));
+    let name = f.name.clone().unwrap_or_else(|| {
+        if replicated {
+            format!("{}-{}-1-of-{}", f.action.as_str(), f.target, f.replicas)
+        } else {
+            format!("{}-{}", f.action.as_str(), f.target)
+        }
+    });
     let fault = record(
         Applied {
             name,
@@ -213,6 +253,7 @@ pub(super) async fn run(ctx: &mut ArchCtx, f: &FaultSpec) -> anyhow::Result<Faul
             cycles,
             affected,
             unaffected,
+            path: ctx.d.request_path(),
         },
         m,
     );

@@ -321,6 +321,10 @@ impl ArchCtx {
     /// Sets `service` to `n` replicas, tells the gateway at once, and gives its health
     /// checks a moment to see the new ones before load arrives.
     pub async fn scale_to(&mut self, service: &str, n: u32) -> anyhow::Result<()> {
+        // Monolith replicas, even one, are measured behind the balancer.
+        if self.d.arch == crate::topology::Arch::Monolith && service == "monolith" {
+            crate::runtime::balancer::put_in_front(self.rt.as_ref(), &mut self.d).await?;
+        }
         self.rt.scale(&mut self.d, service, n).await?;
         let urls: Vec<String> = self
             .d

@@ -12,6 +12,7 @@
 //!   `steps`: one file per experiment kind.
 //! - [`machine`], [`calibrate`], [`sampler`], [`progress`]: facts, the machine-speed
 //!   reference, resource sampling, progress bars.
+//! - `restore`: the deployment back into its starting shape between experiments.
 
 pub mod adaptive;
 pub mod calibrate;
@@ -28,6 +29,7 @@ mod noisy;
 mod overhead;
 pub mod progress;
 mod resources;
+mod restore;
 pub mod sampler;
 mod scale;
 mod steps;
@@ -36,7 +38,7 @@ pub mod traced;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 
@@ -85,7 +87,7 @@ pub struct ArchCtx {
 }
 
 impl ArchCtx {
-    fn save_state(&self) {
+    pub(crate) fn save_state(&self) {
         if let Err(e) = self.env.state.save(&self.d) {
             self.progress
                 .note(format!("could not write the state file: {e:#}"));
@@ -105,64 +107,6 @@ impl ArchCtx {
         own: &Option<std::collections::BTreeMap<String, f64>>,
     ) -> std::collections::BTreeMap<String, f64> {
         own.clone().unwrap_or_else(|| self.scenario.effective_mix())
-    }
-
-    /// Puts the deployment back to its starting shape after an experiment: every module
-    /// healed, every instance running and ready, one replica of each service.
-    pub async fn restore(&mut self) -> anyhow::Result<()> {
-        let http = reqwest::Client::new();
-        for inst in self.d.instances.clone() {
-            if inst.url.is_none() {
-                continue;
-            }
-            if !self.rt.alive(&self.d, &inst.name).await {
-                self.rt.restart(&mut self.d, &inst.name).await?;
-            } else {
-                // Resumes a paused process (a no-op otherwise).
-                self.rt.pause(&self.d, &inst.name, false).await?;
-            }
-            let module = inst.service.as_str();
-            let modules: Vec<&str> = if module == "monolith" {
-                crate::topology::MICRO_SERVICES.to_vec()
-            } else if module == "gateway" {
-                Vec::new()
-            } else {
-                vec![module]
-            };
-            for m in modules {
-                let _ = http
-                    .put(format!(
-                        "{}/admin/faults/{m}",
-                        inst.url.clone().unwrap_or_default()
-                    ))
-                    .header("x-internal-secret", &self.d.internal_secret)
-                    .json(&serde_json::json!({"action": "heal"}))
-                    .timeout(Duration::from_secs(5))
-                    .send()
-                    .await;
-            }
-        }
-        if self.d.arch == Arch::Micro {
-            for s in crate::topology::MICRO_SERVICES {
-                if self.d.replicas(s).len() > 1 {
-                    self.rt.scale(&mut self.d, s, 1).await?;
-                }
-                let urls: Vec<String> = self
-                    .d
-                    .replicas(s)
-                    .iter()
-                    .filter_map(|i| i.url.clone())
-                    .collect();
-                crate::faults::Injector::new(self.rt.as_ref())
-                    .set_registry(&self.d, s, &urls)
-                    .await?;
-            }
-        }
-        for inst in self.d.instances.iter().filter(|i| i.url.is_some()) {
-            crate::runtime::process::wait_ready(inst, Duration::from_secs(60)).await?;
-        }
-        self.save_state();
-        Ok(())
     }
 }
 
@@ -258,8 +202,19 @@ pub async fn run(
 /// missing binary fails the run at once rather than after the first architecture's minutes.
 fn preflight(env: &Env, scenario: &Scenario) -> anyhow::Result<()> {
     let mut missing = Vec::new();
+    // Monolith replicas run behind the balancer, the gateway's binary.
+    let replicated = scenario.experiments.iter().any(|e| match e {
+        ExperimentSpec::Deploy(d) => d.replicas > 1,
+        ExperimentSpec::Fault(f) => f.replicas > 1,
+        ExperimentSpec::Scale(_) => true,
+        _ => false,
+    });
     for arch in &scenario.architectures {
-        for service in crate::topology::services(*arch) {
+        let mut processes = crate::topology::services(*arch);
+        if *arch == Arch::Monolith && replicated {
+            processes.push(crate::topology::BALANCER);
+        }
+        for service in processes {
             let bin = env
                 .settings
                 .bin_dir
@@ -416,7 +371,7 @@ async fn run_experiment(
         ExperimentSpec::Sweep(s) => Some(Experiment::Sweep(sweep::run(ctx, s).await?)),
         ExperimentSpec::Fault(f) => Some(Experiment::Fault(fault::run(ctx, f).await?)),
         ExperimentSpec::Deploy(d) => Some(Experiment::Deploy(deploy::run(ctx, d).await?)),
-        ExperimentSpec::Scale(s) => scale::run(ctx, s).await?.map(Experiment::Scale),
+        ExperimentSpec::Scale(s) => Some(Experiment::Scale(scale::run(ctx, s).await?)),
         ExperimentSpec::NoisyNeighbour(n) => {
             Some(Experiment::NoisyNeighbour(noisy::run(ctx, n).await?))
         }

@@ -1,6 +1,9 @@
-//! Replicas 1..N of one service, each under a CPU quota, driven to saturation by requests
-//! that need only that service: throughput and scaling efficiency `thr(N) / (N · thr(1))`.
-//! The monolith scales only as a whole, so it is not measured here (the report says so).
+//! Replicas 1..N under a CPU quota each, driven to saturation by requests that need only
+//! one service: throughput and scaling efficiency `thr(N) / (N · thr(1))`. The
+//! microservices replicate that service behind the gateway; the monolith, which scales only
+//! as a whole, replicates the whole monolith behind its balancer (the gateway in balancer
+//! mode) with the same quota per replica and the same requests — every point, N = 1
+//! included, through the balancer, so the extra hop does not count as scaling.
 
 use std::collections::BTreeMap;
 
@@ -20,12 +23,12 @@ fn own_reads(service: &str) -> BTreeMap<String, f64> {
         .collect()
 }
 
-pub(super) async fn run(ctx: &mut ArchCtx, s: &ScaleSpec) -> anyhow::Result<Option<Scale>> {
-    if ctx.d.arch != Arch::Micro {
-        ctx.progress
-            .note("  monolith: scaling one service does not apply (it scales only as a whole)");
-        return Ok(None);
-    }
+pub(super) async fn run(ctx: &mut ArchCtx, s: &ScaleSpec) -> anyhow::Result<Scale> {
+    // What is replicated: the service, or the whole monolith.
+    let scaled = match ctx.d.arch {
+        Arch::Micro => s.service.clone(),
+        Arch::Monolith => "monolith".to_owned(),
+    };
     let mix = match &s.mix {
         Some(m) => m.clone(),
         None => own_reads(&s.service),
@@ -35,16 +38,14 @@ pub(super) async fn run(ctx: &mut ArchCtx, s: &ScaleSpec) -> anyhow::Result<Opti
         "no read needs only {}: give the scale experiment a mix",
         s.service
     );
+    if ctx.d.arch == Arch::Monolith {
+        ctx.scale_to(&scaled, 1).await?;
+    }
     // Every replica, the present one included, runs under the quota.
-    ctx.d
-        .topology
-        .specs
-        .entry(s.service.clone())
-        .or_default()
-        .cpus = Some(s.cpus_per_replica);
+    ctx.d.topology.specs.entry(scaled.clone()).or_default().cpus = Some(s.cpus_per_replica);
     for inst in ctx
         .d
-        .replicas(&s.service)
+        .replicas(&scaled)
         .iter()
         .map(|i| i.name.clone())
         .collect::<Vec<_>>()
@@ -53,11 +54,13 @@ pub(super) async fn run(ctx: &mut ArchCtx, s: &ScaleSpec) -> anyhow::Result<Opti
     }
     let (warmup_s, duration_s) = ctx.times(s.warmup_s, s.duration_s);
     let mut points: Vec<ScalePoint> = Vec::new();
+    let mut path = ctx.d.request_path();
     let result = async {
         for &n in &s.replicas {
-            ctx.scale_to(&s.service, n).await?;
+            ctx.scale_to(&scaled, n).await?;
+            path = ctx.d.request_path();
             let plan = Plan {
-                label: format!("{} x{n}", s.service),
+                label: format!("{scaled} x{n}"),
                 pace: Pace::Saturate {
                     connections: s.connections as usize,
                 },
@@ -87,8 +90,8 @@ pub(super) async fn run(ctx: &mut ArchCtx, s: &ScaleSpec) -> anyhow::Result<Opti
                 repeats: runs.collect(),
             };
             ctx.progress.note(format!(
-                "  {} x{n} at {} CPU each: {:.0} req/s ok, efficiency {:.2}",
-                s.service, s.cpus_per_replica, point.throughput_rps, point.efficiency
+                "  {scaled} x{n} at {} CPU each: {:.0} req/s ok, efficiency {:.2}",
+                s.cpus_per_replica, point.throughput_rps, point.efficiency
             ));
             points.push(point);
         }
@@ -96,22 +99,24 @@ pub(super) async fn run(ctx: &mut ArchCtx, s: &ScaleSpec) -> anyhow::Result<Opti
     }
     .await;
     // Back to an unlimited single replica, whatever happened.
-    if let Some(spec) = ctx.d.topology.specs.get_mut(&s.service) {
+    // (The monolith's balancer goes when the deployment is restored.)
+    if let Some(spec) = ctx.d.topology.specs.get_mut(&scaled) {
         spec.cpus = None;
     }
-    ctx.rt.scale(&mut ctx.d, &s.service, 1).await?;
-    let name = ctx.d.replicas(&s.service).first().map(|i| i.name.clone());
+    ctx.rt.scale(&mut ctx.d, &scaled, 1).await?;
+    let name = ctx.d.replicas(&scaled).first().map(|i| i.name.clone());
     if let Some(name) = name {
         ctx.rt.restart(&mut ctx.d, &name).await?;
     }
     result?;
-    Ok(Some(Scale {
+    Ok(Scale {
         name: s
             .name
             .clone()
             .unwrap_or_else(|| format!("scale-{}", s.service)),
-        service: s.service.clone(),
+        service: scaled,
+        path: Some(path),
         cpus_per_replica: s.cpus_per_replica,
         points,
-    }))
+    })
 }

@@ -72,6 +72,7 @@ pub(super) async fn run(ctx: &mut ArchCtx, s: &StepsSpec) -> anyhow::Result<Faul
             cycles: vec![(window, heal_started)],
             affected,
             unaffected,
+            path: ctx.d.request_path(),
         },
         m,
     ))

@@ -48,8 +48,9 @@ impl<'a> Injector<'a> {
         replicas: Option<u32>,
     ) -> anyhow::Result<String> {
         let runtime = d.runtime;
-        // In the monolith a process-level action hits the one process.
-        let instance = if d.arch == Arch::Monolith {
+        // In the monolith a process-level action aimed at a module hits the (first) process;
+        // one aimed at a replica (`monolith`, `monolith#2`, `balancer`) hits that one.
+        let instance = if d.arch == Arch::Monolith && d.instance(target).is_none() {
             "monolith".to_owned()
         } else {
             target.to_owned()
@@ -152,9 +153,15 @@ impl<'a> Injector<'a> {
         d: &mut Deployment,
         service: &str,
     ) -> anyhow::Result<String> {
-        if d.arch == Arch::Monolith {
+        // The monolith rolls like a service when it has replicas behind its balancer.
+        let service = if d.arch == Arch::Monolith {
+            "monolith"
+        } else {
+            service
+        };
+        if d.arch == Arch::Monolith && d.replicas(service).len() < 2 {
             self.rt.restart(d, "monolith").await?;
-            return Ok("the monolith restarted (one instance: nothing to roll)".into());
+            return Ok("the monolith restarted whole (one instance: nothing to roll)".into());
         }
         let names: Vec<String> = d.replicas(service).iter().map(|i| i.name.clone()).collect();
         for name in &names {
@@ -178,12 +185,18 @@ impl<'a> Injector<'a> {
             tokio::time::sleep(Duration::from_millis(1000)).await;
         }
         Ok(format!(
-            "rolling restart of {} replicas of {service}, each drained from the gateway first",
-            names.len()
+            "rolling restart of {} replicas of {service}, each drained from the {} first",
+            names.len(),
+            if d.arch == Arch::Monolith {
+                "balancer"
+            } else {
+                "gateway"
+            }
         ))
     }
 
-    /// Tells the gateway which replicas serve `service`, at once (its admin API).
+    /// Tells the gateway (or the monolith's balancer) which replicas serve `service`, at
+    /// once (its admin API).
     pub async fn set_registry(
         &self,
         d: &Deployment,
@@ -191,9 +204,9 @@ impl<'a> Injector<'a> {
         urls: &[String],
     ) -> anyhow::Result<()> {
         let gw = d
-            .instance("gateway")
+            .balancer()
             .and_then(|g| g.url.clone())
-            .context("no gateway")?;
+            .context("no gateway or balancer")?;
         let r = self
             .http
             .put(format!("{gw}/admin/registry/{service}"))
@@ -226,18 +239,18 @@ impl<'a> Injector<'a> {
             _ => json!({"action": "heal"}),
         };
         let module = target.split('#').next().unwrap_or(target);
-        let instances: Vec<String> = if d.arch == Arch::Monolith {
-            vec![
-                d.instance("monolith")
-                    .and_then(|i| i.url.clone())
-                    .context("no monolith")?,
-            ]
+        // Every replica of the process that holds the module.
+        let holder = if d.arch == Arch::Monolith {
+            "monolith"
         } else {
-            d.replicas(module)
-                .iter()
-                .filter_map(|i| i.url.clone())
-                .collect()
+            module
         };
+        let instances: Vec<String> = d
+            .replicas(holder)
+            .iter()
+            .filter_map(|i| i.url.clone())
+            .collect();
+        anyhow::ensure!(!instances.is_empty(), "no instance holds {module}");
         for url in &instances {
             let r = self
                 .http

@@ -258,6 +258,10 @@ pub struct SweepPoint {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Fault {
     pub name: String,
+    /// The request path both ways in (e.g. "client → balancer → one of 2 monolith
+    /// replicas"): what this architecture was given. Absent in reports before v-fair.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     /// The broken part: a service (`analytics`), or in the monolith the module of that name.
     pub target: String,
     /// `kill`, `pause`, `slow`, and for the monolith's modules `panic`, `cpu-hog`, `slow-query`.
@@ -290,6 +294,10 @@ pub struct Fault {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Deploy {
     pub name: String,
+    /// The request path both ways in (e.g. "client → balancer → one of 2 monolith
+    /// replicas"): what this architecture was given. Absent in reports before v-fair.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     pub service: String,
     /// `restart` (one instance) or `rolling` (replica by replica, drained from the gateway).
     pub mode: String,
@@ -316,6 +324,10 @@ pub struct Deploy {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Scale {
     pub name: String,
+    /// The request path both ways in (e.g. "client → balancer → one of 2 monolith
+    /// replicas"): what this architecture was given. Absent in reports before v-fair.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     pub service: String,
     pub cpus_per_replica: f64,
     pub points: Vec<ScalePoint>,

@@ -1,7 +1,7 @@
 //! How a CRM instance is started, shared by both runtimes so that a restart or a new replica
 //! starts exactly like `up` started the others, whichever runtime runs it: its binary and
-//! environment ([`launch_spec`]), its port ([`new_instance`]) and the gateway's registry file
-//! ([`write_registry`]).
+//! environment ([`launch_spec`]), its port ([`new_instance`]) and the registry file of the
+//! gateway or of the balancer in front of monolith replicas ([`write_registry`]).
 
 use std::collections::BTreeMap;
 
@@ -46,7 +46,7 @@ pub fn new_instance(service: &str, replica: u32) -> Instance {
 pub fn binary(service: &str) -> String {
     match service {
         "monolith" => "crm-monolith".to_owned(),
-        "gateway" => "gateway".to_owned(),
+        "gateway" | crate::topology::BALANCER => "gateway".to_owned(),
         svc => format!("{svc}-svc"),
     }
 }
@@ -112,7 +112,10 @@ pub fn launch_spec(
             // The fault experiments switch its modules through /admin/faults.
             env.push(("CRM_INTERNAL_SECRET".into(), d.internal_secret.clone()));
         }
-        "gateway" => {
+        "gateway" | crate::topology::BALANCER => {
+            if inst.service == crate::topology::BALANCER {
+                env.push(("CRM_GATEWAY_MODE".into(), "balancer".into()));
+            }
             env.push((
                 "CRM_REGISTRY".into(),
                 registry_path(d).to_string_lossy().into_owned(),
@@ -145,11 +148,13 @@ pub fn registry_path(d: &Deployment) -> std::path::PathBuf {
 /// The gateway's registry: replicas per service, watched by the gateway. Written to a temp
 /// file and renamed, so the gateway never reads half a file.
 pub fn write_registry(d: &Deployment) -> anyhow::Result<()> {
-    if d.arch != Arch::Micro {
-        return Ok(());
-    }
+    let services: &[&str] = match d.arch {
+        Arch::Micro => &crate::topology::MICRO_SERVICES,
+        Arch::Monolith if d.balancer().is_some() => &["monolith"],
+        Arch::Monolith => return Ok(()),
+    };
     let mut reg: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for s in crate::topology::MICRO_SERVICES {
+    for &s in services {
         reg.insert(
             s,
             d.replicas(s).iter().filter_map(|i| i.url.clone()).collect(),
@@ -159,6 +164,30 @@ pub fn write_registry(d: &Deployment) -> anyhow::Result<()> {
     std::fs::write(&tmp, serde_json::to_vec_pretty(&reg)?)?;
     std::fs::rename(tmp, registry_path(d))?;
     Ok(())
+}
+
+/// Whether `service`'s replica count can change in `d`: a context service of the
+/// microservices, or the monolith once the balancer is in front of it.
+pub fn check_scalable(d: &Deployment, service: &str) -> anyhow::Result<()> {
+    let ok = match d.arch {
+        Arch::Micro => crate::topology::MICRO_SERVICES.contains(&service),
+        Arch::Monolith => service == "monolith" && d.balancer().is_some(),
+    };
+    anyhow::ensure!(
+        ok,
+        "only the microservices' context services, and the monolith behind its balancer, scale (not {service})"
+    );
+    Ok(())
+}
+
+/// The instance the public URL points to: the gateway, the balancer in front of monolith
+/// replicas, or the one monolith.
+pub fn public_instance(d: &Deployment) -> &'static str {
+    match d.arch {
+        Arch::Micro => "gateway",
+        Arch::Monolith if d.balancer().is_some() => crate::topology::BALANCER,
+        Arch::Monolith => "monolith",
+    }
 }
 
 /// The last `lines` lines of `text`.

@@ -3,6 +3,7 @@
 //! [`Deployment`], which the state file keeps, so `down`, `status`, `seed`, the experiments and
 //! the fault injection work the same whichever runtime started it.
 
+pub mod balancer;
 pub mod cgroup;
 pub mod docker;
 pub mod launch;
@@ -21,7 +22,8 @@ use crate::topology::{Arch, RuntimeKind, Topology};
 /// One running part: a replica of a CRM service, or `postgres`, or `nats`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Instance {
-    /// Unique: `customers`, `customers#2`, `gateway`, `monolith`, `postgres`, `nats`.
+    /// Unique: `customers`, `customers#2`, `gateway`, `monolith`, `monolith#2`, `balancer`,
+    /// `postgres`, `nats`.
     pub name: String,
     /// The service it is a replica of (`customers` for `customers#2`).
     pub service: String,
@@ -68,6 +70,25 @@ pub struct Deployment {
 impl Deployment {
     pub fn instance(&self, name: &str) -> Option<&Instance> {
         self.instances.iter().find(|i| i.name == name)
+    }
+
+    /// What balances replicas: the gateway, or the balancer in front of monolith replicas
+    /// (`None` for a monolith reached directly).
+    pub fn balancer(&self) -> Option<&Instance> {
+        self.instance("gateway")
+            .or_else(|| self.instance(crate::topology::BALANCER))
+    }
+
+    /// The request path from a client to the CRM, for the report: its hops.
+    pub fn request_path(&self) -> String {
+        match (self.arch, self.instance(crate::topology::BALANCER)) {
+            (Arch::Micro, _) => "client → gateway → service".to_owned(),
+            (Arch::Monolith, None) => "client → monolith (direct)".to_owned(),
+            (Arch::Monolith, Some(_)) => format!(
+                "client → balancer → one of {} monolith replicas (one extra local HTTP hop)",
+                self.replicas("monolith").len()
+            ),
+        }
     }
 
     /// Replicas of a service.
@@ -123,7 +144,8 @@ pub trait Runtime: Send + Sync {
     /// or image is picked up) and waits until it is ready.
     async fn restart(&self, d: &mut Deployment, instance: &str) -> anyhow::Result<()>;
 
-    /// Sets the number of replicas of a microservice; the gateway's registry follows.
+    /// Sets the number of replicas of a microservice, or of the monolith when the balancer
+    /// is in front of it; the registry of the gateway or balancer follows.
     async fn scale(&self, d: &mut Deployment, service: &str, replicas: u32) -> anyhow::Result<()>;
 
     /// CPU seconds and memory of every instance now.

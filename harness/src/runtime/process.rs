@@ -19,7 +19,7 @@ use super::launch::{
 };
 use super::{Deployment, Instance, ResourceSample, Runtime, RuntimeSettings};
 use super::{procfs, signals};
-use crate::topology::{Arch, RuntimeKind, Topology, services};
+use crate::topology::{Arch, RuntimeKind, Topology};
 
 pub struct ProcessRuntime {
     settings: RuntimeSettings,
@@ -208,7 +208,7 @@ impl Runtime for ProcessRuntime {
 
         // Every instance gets its port first, so each knows the others' URLs.
         let mut planned = Vec::new();
-        for service in services(topology.arch) {
+        for service in topology.processes() {
             for r in 1..=topology.spec(service).replicas {
                 planned.push(new_instance(service, r));
             }
@@ -226,13 +226,8 @@ impl Runtime for ProcessRuntime {
         for inst in d.instances.iter().filter(|i| i.url.is_some()) {
             wait_ready(inst, Duration::from_secs(120)).await?;
         }
-        let public = if topology.arch == Arch::Monolith {
-            "monolith"
-        } else {
-            "gateway"
-        };
         d.public_url = d
-            .instance(public)
+            .instance(super::launch::public_instance(&d))
             .and_then(|i| i.url.clone())
             .context("public instance")?;
         on_started(&d);
@@ -307,9 +302,7 @@ impl Runtime for ProcessRuntime {
     }
 
     async fn scale(&self, d: &mut Deployment, service: &str, replicas: u32) -> anyhow::Result<()> {
-        if d.arch != Arch::Micro || !crate::topology::MICRO_SERVICES.contains(&service) {
-            bail!("only the microservices' context services scale");
-        }
+        super::launch::check_scalable(d, service)?;
         let current = d.replicas(service).len() as u32;
         for r in current + 1..=replicas {
             let mut inst = new_instance(service, r);
@@ -328,7 +321,7 @@ impl Runtime for ProcessRuntime {
             .collect();
         d.instances
             .retain(|i| !extra.iter().any(|x| x.name == i.name));
-        // The gateway stops sending before the replicas stop.
+        // The gateway (or balancer) stops sending before the replicas stop.
         write_registry(d)?;
         if !extra.is_empty() {
             tokio::time::sleep(Duration::from_millis(1500)).await;

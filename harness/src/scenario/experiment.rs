@@ -175,6 +175,11 @@ pub struct FaultSpec {
     pub action: Action,
     /// What to do to the monolith instead; default: [`Action::monolith_equivalent`].
     pub monolith: Option<Action>,
+    /// Replicas during the run (default 1). With 2 or more, the fault is a process fault
+    /// (kill or pause) of one replica of N on both sides: of the target service behind the
+    /// gateway, and of the monolith behind its balancer.
+    #[serde(default = "one_replica")]
+    pub replicas: u32,
     /// Added latency for `slow` / `slow-query`, milliseconds.
     #[serde(default = "delay_ms")]
     pub delay_ms: u64,

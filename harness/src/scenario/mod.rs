@@ -1,11 +1,12 @@
 //! Scenario files: what `crm-bench run` does, in TOML. Parsing rejects unknown keys (naming
 //! the key, its line and the keys allowed there); [`Scenario::validate`] then checks what
 //! the types cannot (known operations and services, positive rates, times that fit) and
-//! names the offending key by its path (`experiment[2].target`).
+//! names the offending key by its path and line (`line 40: experiment[2].target: ...`).
 //!
 //! The format is documented by example in `scenarios/README.md` and the shipped scenarios.
 
 mod experiment;
+mod lines;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -339,7 +340,9 @@ impl Scenario {
     /// Parses TOML text; `origin` names the file in errors.
     pub fn parse(text: &str, origin: &str) -> anyhow::Result<Scenario> {
         let s: Scenario = toml::from_str(text).map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+        // Each problem with its key's line, as the parser's own errors have.
         s.validate()
+            .map_err(|e| anyhow::anyhow!("{}", lines::locate(text, &e.to_string())))
             .with_context(|| format!("{origin}: invalid scenario"))?;
         Ok(s)
     }

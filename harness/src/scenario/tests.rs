@@ -211,3 +211,44 @@ fn the_precision_knob_tightens_the_target_and_lengthens_the_cap() {
     assert_eq!(a.max_s, Adaptive::default().max_s * 4.0);
     assert!(s.with_precision(0.0).is_err());
 }
+
+#[test]
+fn replicas_that_cannot_work_are_refused_with_path_and_line() {
+    let text = r#"name = "t"
+[[experiment]]
+kind = "fault"
+target = "customers"
+action = "kill"
+replicas = 0
+rate = 10
+at_s = 1
+for_s = 1
+duration_s = 5
+[[experiment]]
+kind = "fault"
+target = "customers"
+action = "slow"
+replicas = 2
+rate = 10
+at_s = 1
+for_s = 1
+duration_s = 5
+[[experiment]]
+kind = "deploy"
+service = "customers"
+mode = "rolling"
+replicas = 0
+rate = 10
+at_s = 1
+"#;
+    let e = err(text);
+    for needle in [
+        "line 6: experiment[0].replicas: must be 1 to 16, got 0",
+        "line 14: experiment[1].action: one replica of several is killed or paused",
+        "line 24: experiment[2].replicas: must be 1 to 16",
+    ] {
+        assert!(e.contains(needle), "missing {needle:?} in:\n{e}");
+    }
+    let ok = Scenario::parse(&text.replace("replicas = 0", "replicas = 2"), "s.toml");
+    assert!(format!("{:#}", ok.unwrap_err()).contains("experiment[1].action"));
+}

@@ -238,6 +238,24 @@ impl Scenario {
                         format!("'{}' is not a fault", m.as_str())
                     });
                 }
+                p.check(
+                    (1..=16).contains(&f.replicas),
+                    &format!("{at}.replicas"),
+                    || format!("must be 1 to 16, got {}", f.replicas),
+                );
+                if f.replicas > 1 {
+                    p.check(
+                        matches!(f.action, Action::Kill | Action::Pause),
+                        &format!("{at}.action"),
+                        || "one replica of several is killed or paused (kill, pause)".into(),
+                    );
+                    p.check(f.target != "gateway", &format!("{at}.replicas"), || {
+                        "the gateway runs as one instance".into()
+                    });
+                    p.check(f.monolith.is_none(), &format!("{at}.monolith"), || {
+                        "with replicas, both sides get the same process fault".into()
+                    });
+                }
                 p.positive(f.rate, &format!("{at}.rate"));
                 p.check(f.at_s >= 0.0, &format!("{at}.at_s"), || {
                     "must be zero or more".into()

@@ -1,6 +1,6 @@
 //! The API path: the same data set through the public API, as a client would load it —
 //! batches of up to 100 records (`POST /{resource}/batch`, all or none), lead status
-//! changes as batch upserts, conversions through `POST /leads/{id}/convert`, and every
+//! changes as patches, conversions through `POST /leads/{id}/convert`, and every
 //! stage an opportunity went through as a `move` — with a few requests in flight.
 //!
 //! Records end as the bulk path stores them (the checksum test holds both to it); what
@@ -216,25 +216,40 @@ async fn leads(client: &Client, plan: &Plan, tenant: &Tenant) -> anyhow::Result<
             ])
         })
         .collect();
-    let ids = create_all(client, "leads", items).await?;
-    let patches: Vec<Value> = (0..plan.sizes.leads)
+    let batches: Vec<Vec<Value>> = items.chunks(BATCH).map(<[Value]>::to_vec).collect();
+    let created: Vec<Value> = futures::stream::iter(batches)
+        .map(|b| client.batch("leads", "create", b))
+        .buffered(CONCURRENCY)
+        .try_collect::<Vec<_>>()
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    let ids = created
+        .iter()
+        .map(id_of)
+        .collect::<anyhow::Result<Vec<Uuid>>>()?;
+    // A status is a patch field (`PATCH /leads/{id}` with the version just created), not a
+    // field of a batch item, whose shape is the create's.
+    futures::stream::iter(0..plan.sizes.leads)
         .filter_map(|l| {
             let status = plan.lead_status(l);
-            let id = ids[l as usize].to_string();
-            match status {
-                "working" | "recycled" => Some(json!({"id": id, "status": status})),
+            let body = match status {
+                "working" | "recycled" => Some(json!({"status": status})),
                 "disqualified" => Some(json!({
-                    "id": id, "status": status,
+                    "status": status,
                     "disqualify_reason": plan.lead(l).disqualify_reason,
                 })),
                 _ => None,
-            }
+            };
+            let version = created[l as usize]["version"].to_string();
+            let path = format!("/leads/{}", ids[l as usize]);
+            std::future::ready(body.map(|b| (path, b, version)))
         })
-        .collect();
-    let batches: Vec<Vec<Value>> = patches.chunks(BATCH).map(<[Value]>::to_vec).collect();
-    futures::stream::iter(batches)
-        .map(|b| client.batch("leads", "upsert", b))
-        .buffered(CONCURRENCY)
+        .map(|(path, body, version)| async move {
+            client.patch(&path, &body, &[("if-match", &version)]).await
+        })
+        .buffer_unordered(CONCURRENCY)
         .try_collect::<Vec<_>>()
         .await?;
     Ok(ids)

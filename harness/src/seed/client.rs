@@ -96,6 +96,17 @@ impl Client {
             .await
     }
 
+    /// A PATCH; `headers` carry its `If-Match`.
+    pub(crate) async fn patch(
+        &self,
+        path: &str,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> anyhow::Result<Value> {
+        self.send(reqwest::Method::PATCH, path, Some(body), headers)
+            .await
+    }
+
     /// A POST with an `Idempotency-Key` in `headers`, asked again while the answer is 503
     /// (a saga still finishing) or 409 (the same key still in flight).
     pub(crate) async fn post_retrying(

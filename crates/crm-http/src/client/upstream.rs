@@ -160,21 +160,29 @@ impl Upstream {
     /// replica that is really down fails fast (and trips the caller's breaker).
     /// `None` only when the service has no replicas at all.
     pub fn pick(&self) -> Option<ReplicaGuard> {
+        self.pick_among(None)
+    }
+
+    /// [`Upstream::pick`] for a retry: any replica but `failed` (the one the first attempt
+    /// went to), whatever its in-flight count or health. `None` when there is no other: a
+    /// retry never goes back to the replica that just failed.
+    pub fn pick_except(&self, failed: &str) -> Option<ReplicaGuard> {
+        self.pick_among(Some(failed))
+    }
+
+    fn pick_among(&self, except: Option<&str>) -> Option<ReplicaGuard> {
         let replicas = self.replicas.read().expect("replicas lock");
         let n = replicas.len();
         if n == 0 {
             return None;
         }
         let start = self.next.fetch_add(1, Ordering::Relaxed);
-        let healthy: Vec<&Arc<Replica>> = (0..n)
+        let all: Vec<&Arc<Replica>> = (0..n)
             .map(|i| &replicas[(start + i) % n])
-            .filter(|r| r.healthy())
+            .filter(|r| except.is_none_or(|x| r.url != x))
             .collect();
-        let candidates = if healthy.is_empty() {
-            (0..n).map(|i| &replicas[(start + i) % n]).collect()
-        } else {
-            healthy
-        };
+        let healthy: Vec<&Arc<Replica>> = all.iter().copied().filter(|r| r.healthy()).collect();
+        let candidates = if healthy.is_empty() { all } else { healthy };
         // `min_by_key` keeps the first of equal minima: the scan's start breaks ties.
         let chosen = candidates
             .into_iter()
@@ -307,5 +315,31 @@ mod tests {
         assert_eq!(urls(&up, 1), ["http://a"], "nobody healthy: try anyway");
         up.set_replicas(Vec::new());
         assert!(up.pick().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_retry_never_goes_back_to_the_replica_that_failed() {
+        let up = Upstream::new("s", vec!["http://a".into(), "http://b".into()]);
+        for _ in 0..6 {
+            let first = up.pick().unwrap();
+            let failed = first.url().to_owned();
+            // Released before the retry, as the proxy does: by in-flight counts alone the
+            // failed replica would be as good a choice as the other.
+            drop(first);
+            let retry = up.pick_except(&failed).expect("another replica");
+            assert_ne!(retry.url(), failed);
+        }
+        // Even when the only other replica is unhealthy, the retry goes there, not back.
+        let mut failures = 0;
+        while failures < UNHEALTHY_AFTER {
+            let g = up.pick().unwrap();
+            if g.url() == "http://b" {
+                g.report(false);
+                failures += 1;
+            }
+        }
+        assert_eq!(up.pick_except("http://a").unwrap().url(), "http://b");
+        up.set_replicas(vec!["http://a".into()]);
+        assert!(up.pick_except("http://a").is_none(), "no other: no retry");
     }
 }

@@ -98,7 +98,7 @@ async fn a_rotated_secret_signs_later_deliveries() {
     let app = spawn().await;
     let admin = app.server.new_tenant(Role::Admin);
     let receiver = Receiver::start(Behaviour::Succeed, "").await;
-    let w = create_webhook(&admin, &receiver.url, &["nothing.matches"], json!({})).await;
+    let w = create_webhook(&admin, &receiver.url, &["opportunity.won"], json!({})).await;
     let wid = id(&w);
     receiver.set_secret(w["secret"].as_str().unwrap());
     let deliverer = app.deliverer(Settings::for_tests());

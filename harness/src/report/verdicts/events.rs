@@ -141,11 +141,14 @@ pub(super) fn scalability(runs: &[ArchRun]) -> Vec<Verdict> {
         };
         let mut note = both(&pair, |s| match largest(s) {
             Some(p) => format!(
-                "{} × {} at {} CPU each: {}",
+                "{} × {} at {} CPU each: {}{}",
                 p.replicas,
                 s.service,
                 s.cpus_per_replica,
-                format::rps(p.throughput_rps)
+                format::rps(p.throughput_rps),
+                s.path
+                    .as_ref()
+                    .map_or(String::new(), |path| format!(" ({path})"))
             ),
             None => "no points".to_owned(),
         });
@@ -178,13 +181,20 @@ pub(super) fn deployment(runs: &[ArchRun]) -> Vec<Verdict> {
     let mut out = Vec::new();
     for pair in pairs(runs, pick::deploys, |d| &d.name) {
         let note = both(&pair, |d| {
-            if d.replicas > 1 {
+            let given = if d.replicas > 1 {
                 format!(
                     "{} restart of {} ({} replicas)",
                     d.mode, d.service, d.replicas
                 )
+            } else if d.service == "monolith" {
+                // The old row: the one process restarts, nothing serves meanwhile.
+                format!("{} of the whole monolith (one process)", d.mode)
             } else {
                 format!("{} of {}", d.mode, d.service)
+            };
+            match &d.path {
+                Some(path) => format!("{given}; {path}"),
+                None => given,
             }
         });
         let healthy = |x| {

@@ -31,10 +31,14 @@ pub const RULES: &[&str] = &[
      the resources experiment (lower wins); cores needed at a rate, when both were measured at \
      the same rate.",
     "Scalability: scaling efficiency thr(N) / (N · thr(1)) at the largest N measured (higher \
-     wins). The monolith scales only as a whole (every module replicated together): without a \
-     monolith scale experiment of the same name there is no winner.",
+     wins). The microservices replicate one service behind the gateway; the monolith scales \
+     only as a whole: N monolith replicas behind its balancer (the gateway in balancer mode), \
+     the same CPU quota per replica and the same requests. Reports from before monolith \
+     replicas have no monolith figure, hence no winner.",
     "Deployment: per redeploy, the time from the stop signal until healthy again and the \
-     requests that failed meanwhile (lower wins).",
+     requests that failed meanwhile (lower wins). `rolling` with N replicas: both sides roll \
+     replica by replica, each drained from the gateway or the monolith's balancer first; \
+     `restart` of the monolith: its one process restarts whole (nothing serves meanwhile).",
     "A winner needs both sides measured. Where both figures carry a 95% confidence interval \
      (percentiles: order statistics widened by batch means over time slices of the run; \
      success rates likewise; the max rate under the SLO: the isotonic fit's band; recovery and \
@@ -58,8 +62,8 @@ pub const RULES: &[&str] = &[
 ///   unaffected operations during the fault, and recovery time (lower wins; never recovering
 ///   loses); noisy neighbour p99 ratio (lower wins).
 /// - **resource use**: CPU-ms per request, total peak RSS, cores at a common rate; lower wins.
-/// - **scalability**: efficiency at the largest N; without a monolith scale experiment of the
-///   same name (the monolith scales only as a whole) there is no winner.
+/// - **scalability**: efficiency at the largest N; the monolith replicates as a whole behind
+///   its balancer (older reports have no monolith figure, hence no winner).
 /// - **deployment**: time to healthy and failed requests per redeploy; lower wins.
 ///
 /// A winner needs both sides measured. With an interval on both sides, a winner only when

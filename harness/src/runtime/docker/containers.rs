@@ -64,7 +64,7 @@ fn env(pairs: &[(String, String)]) -> Vec<String> {
 }
 
 /// A CRM instance: `image` with the environment `launch::launch_spec` gave it. The gateway
-/// also gets the work dir mounted read-only at the same path, so it watches the same
+/// (and the balancer in front of monolith replicas) also gets the work dir mounted read-only at the same path, so it watches the same
 /// registry.json the harness rewrites when it scales.
 pub fn crm(
     d: &Deployment,
@@ -73,7 +73,7 @@ pub fn crm(
     vars: &[(String, String)],
 ) -> ContainerCreateBody {
     let mut host = host_config(&d.topology, &inst.service);
-    if inst.service == "gateway" {
+    if inst.service == "gateway" || inst.service == crate::topology::BALANCER {
         let dir = d.work_dir.to_string_lossy();
         host.binds = Some(vec![format!("{dir}:{dir}:ro")]);
     }

@@ -41,7 +41,7 @@ use super::launch::{
     binary, create_databases, launch_spec, new_deployment_id, new_instance, write_registry,
 };
 use super::{Deployment, Instance, ResourceSample, Runtime, RuntimeSettings};
-use crate::topology::{Arch, RuntimeKind, Topology, services};
+use crate::topology::{Arch, RuntimeKind, Topology};
 
 /// How long an instance may take to answer after its container started.
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
@@ -160,7 +160,7 @@ impl Runtime for DockerRuntime {
             Arch::Micro => Some(images.nats(&base).await?),
             Arch::Monolith => None,
         };
-        for service in services(topology.arch) {
+        for service in topology.processes() {
             images
                 .crm(&self.settings.bin_dir, &binary(service), &base)
                 .await?;
@@ -198,7 +198,7 @@ impl Runtime for DockerRuntime {
 
         // Every instance gets its port first, so each knows the others' URLs.
         let mut planned = Vec::new();
-        for service in services(topology.arch) {
+        for service in topology.processes() {
             for r in 1..=topology.spec(service).replicas {
                 planned.push(new_instance(service, r));
             }
@@ -220,12 +220,8 @@ impl Runtime for DockerRuntime {
             });
         futures::future::try_join_all(waits).await?;
 
-        let public = match topology.arch {
-            Arch::Monolith => "monolith",
-            Arch::Micro => "gateway",
-        };
         d.public_url = d
-            .instance(public)
+            .instance(super::launch::public_instance(&d))
             .and_then(|i| i.url.clone())
             .context("public instance")?;
         on_started(&d);
@@ -297,9 +293,7 @@ impl Runtime for DockerRuntime {
     }
 
     async fn scale(&self, d: &mut Deployment, service: &str, replicas: u32) -> anyhow::Result<()> {
-        if d.arch != Arch::Micro || !crate::topology::MICRO_SERVICES.contains(&service) {
-            bail!("only the microservices' context services scale");
-        }
+        super::launch::check_scalable(d, service)?;
         let engine = self.engine().await?;
         let current = d.replicas(service).len() as u32;
         if replicas > current {
@@ -321,7 +315,7 @@ impl Runtime for DockerRuntime {
             .collect();
         d.instances
             .retain(|i| !extra.iter().any(|x| x.name == i.name));
-        // The gateway stops sending before the replicas stop.
+        // The gateway (or balancer) stops sending before the replicas stop.
         write_registry(d)?;
         if !extra.is_empty() {
             tokio::time::sleep(Duration::from_millis(1500)).await;
