@@ -297,7 +297,7 @@ impl Cpu {
             n.epoch = n.epoch.wrapping_add(1);
             let mut next = f64::INFINITY;
             let mut boundary = false;
-            let (share, scale, _) = n.load(&self.reps);
+            let (share, _, _) = n.load(&self.reps);
             let rate = share * n.speed;
             for &r in &n.members {
                 let rep = &self.reps[r];
