@@ -11,6 +11,9 @@ use crm_bench::simulate::dists::sampled_mean;
 use crm_bench::simulate::{self, Options, study, synthetic};
 use crm_sim::Calibration;
 
+#[path = "simulate/background.rs"]
+mod background;
+
 /// The known model (tests/fixtures/known-calibration.toml): a monolith and microservices
 /// with a read (gateway → customers, one statement), a fan-out (customers and sales in
 /// parallel) and a write whose commit feeds an asynchronous consumer; quantiles only at

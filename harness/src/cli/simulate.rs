@@ -150,7 +150,8 @@ pub fn validation_text(check: &ModelCheck) -> String {
             ));
         }
         out.push_str(
-            "\nservice demand, CPU ms per request (model's trees vs utilisation law D = U/X):\n",
+            "\nservice demand, CPU ms per request (model's trees vs utilisation law D = U/X), and \
+             background CPU outside any span (cores), which the predicted CPU per request includes:\n",
         );
         for d in &a.demand {
             out.push_str(&format!(
@@ -164,6 +165,9 @@ pub fn validation_text(check: &ModelCheck) -> String {
                 d.scaled_by
                     .map_or(String::new(), |f| format!(" (times scaled by {f:.3})"))
             ));
+            if let Some(b) = &d.background {
+                out.push_str(&format!("  {:<14} background {}\n", "", b.describe()));
+            }
         }
     }
     for n in &check.notes {

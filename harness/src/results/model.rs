@@ -58,6 +58,50 @@ pub struct DemandCheck {
     /// wait for a core, which the model adds back by itself), else none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaled_by: Option<f64>,
+    /// CPU it burns outside any request span, as calibrated (`None`: not sampled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background: Option<Background>,
+}
+
+/// A process's background CPU (health checks, pollers, relays, metrics sampling): what its
+/// measured CPU has beyond the trees' work per request, in cores (CPU-seconds per second),
+/// over all its instances.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Background {
+    /// Measured CPU rate − the trees' demand × the achieved rate, averaged over the held-in
+    /// points (before the floor at 0).
+    pub subtracted_cores: f64,
+    /// The least-squares line CPU = a + b·X over two or more held-in points at different
+    /// rates: `a` in cores…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fit_cores: Option<f64>,
+    /// …and `b` in CPU ms per request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fit_ms: Option<f64>,
+    /// What the calibration uses: the line's intercept when there is one, else the
+    /// subtraction, floored at 0.
+    pub cores: f64,
+    /// Instances it was measured over (the calibration's `background` is per replica).
+    pub instances: usize,
+}
+
+impl Background {
+    /// A one-line account: `0.052 cores (measured − trees × X: 0.052; fit 0.050 + 0.210 ms × X)`.
+    pub fn describe(&self) -> String {
+        let fit = match (self.fit_cores, self.fit_ms) {
+            (Some(a), Some(b)) => format!("; fit CPU = {a:.4} + {b:.3} ms × X"),
+            _ => String::new(),
+        };
+        let per = if self.instances > 1 {
+            format!(" over {} instances", self.instances)
+        } else {
+            String::new()
+        };
+        format!(
+            "{:.4} cores{per} (measured − trees × X: {:.4}{fit})",
+            self.cores, self.subtracted_cores
+        )
+    }
 }
 
 impl DemandCheck {

@@ -69,6 +69,7 @@ pub fn processes(ops: &BTreeMap<String, Operation>, broker: bool) -> BTreeMap<St
                 database: db.then(|| "postgres".to_owned()),
                 pool_timeout_ms: 5000.0,
                 max_in_flight: 0,
+                background: 0.0,
             };
             (name, p)
         })
@@ -91,6 +92,7 @@ fn bare(kind: &str) -> Process {
         database: None,
         pool_timeout_ms: 5000.0,
         max_in_flight: 0,
+        background: 0.0,
     }
 }
 

@@ -1,8 +1,9 @@
 //! `crm-bench calibrate`: a crm-sim calibration derived from a measured report — per
 //! operation the tree of work from the breakdown's shapes, the event path from its
 //! asynchronous spans, processes and call policies as the code configures them — using only
-//! the held-in points (by default each architecture's lowest-rate traced sweep point), and
-//! the utilisation law's cross-check of every process's service demand.
+//! the held-in points (by default each architecture's lowest-rate traced sweep point), the
+//! utilisation law's cross-check of every process's service demand, and every process's
+//! background CPU (measured CPU beyond the trees' work, [`super::background`]).
 
 use std::collections::BTreeMap;
 
@@ -10,9 +11,9 @@ use anyhow::{Context, bail};
 use crm_sim::input::calibration::{Architecture, Balancer, Calibration, Operation, Policy, Shape};
 
 use super::architecture::{events, idempotent, merge_shapes, processes, set_policies};
-use super::demand;
 use super::dists::pool;
 use super::tree;
+use super::{background, demand};
 use crate::results::breakdown::{Breakdown, Dist, Shape as MeasuredShape};
 use crate::results::model::{DemandCheck, PointRef};
 use crate::results::{ArchRun, Experiment, LoadRun, Results};
@@ -132,6 +133,7 @@ pub fn calibrate(results: &Results, report: &str, opts: &Options) -> anyhow::Res
             .with_context(|| format!("calibrate {}", run.arch))?;
         let mut checks = demand::check(&arch, &points);
         demand::scale_to_measured(&mut arch, &mut checks);
+        background::estimate(&mut arch, &mut checks, &points);
         out.demand.push((run.arch, checks));
         for p in &points {
             out.held_in.push(PointRef {
@@ -306,7 +308,9 @@ pub fn file_text(cal: &Calibrated) -> String {
 /// The utilisation-law cross-check as text, one line per process.
 pub fn demand_table(cal: &Calibrated) -> String {
     let mut out = String::from(
-        "service demand, CPU ms per request: the trees' self times vs the utilisation law D = U/X\n",
+        "service demand, CPU ms per request: the trees' self times vs the utilisation law D = U/X;\n\
+         background: CPU outside any request span, cores (CPU-s per s) = measured CPU rate − \
+         trees × achieved rate X, or the intercept of CPU = a + b·X over two or more points\n",
     );
     for (arch, rows) in &cal.demand {
         for d in rows {
@@ -324,6 +328,13 @@ pub fn demand_table(cal: &Calibrated) -> String {
                 "  {arch} {:<14} model {:.3}, measured {measured}{gap}\n",
                 d.process, d.model_ms
             ));
+            if let Some(b) = &d.background {
+                out.push_str(&format!(
+                    "  {arch} {:<14}   background {}\n",
+                    d.process,
+                    b.describe()
+                ));
+            }
         }
     }
     out

@@ -1,8 +1,8 @@
 //! The equal-budget question: how many cores does each architecture need to hold the SLO at
 //! a rate? For each rate, replicas are provisioned in proportion to each process's service
 //! demand under the calibration (`demand::model_demand` for the scenario's mix) so that each
-//! replica of `replica_cpus` cores would run at a target utilisation; the replicas are packed
-//! on nodes of `node_cores`; the target is lowered step by step (0.9, 0.8, …) until the
+//! replica of `replica_cpus` cores would run at a target utilisation, its background CPU
+//! included; the replicas are packed on nodes of `node_cores`; the target is lowered step by step (0.9, 0.8, …) until the
 //! simulated p99 and error rate meet the SLO. The answer is the cores of quota allocated.
 //!
 //! ```toml
@@ -113,12 +113,18 @@ pub fn search(
         let mut found = None;
         let mut last = (0.0, 0.0, BTreeMap::new(), 0);
         for &target in &spec.targets {
+            // Each replica also burns its background: what is left of its share at the
+            // target carries the requests; a target that leaves none is skipped.
+            let room = |b: f64| spec.replica_cpus * target - b;
+            if a.processes.values().any(|p| room(p.background) <= 0.0) {
+                continue;
+            }
             let replicas: BTreeMap<String, u32> = a
                 .processes
-                .keys()
-                .map(|p| {
+                .iter()
+                .map(|(p, proc)| {
                     let cores = rate * demand.get(p).copied().unwrap_or(0.0) / 1e6;
-                    let n = (cores / (spec.replica_cpus * target)).ceil().max(1.0);
+                    let n = (cores / room(proc.background)).ceil().max(1.0);
                     (p.clone(), n as u32)
                 })
                 .collect();

@@ -121,6 +121,7 @@ pub fn check(arch: &Architecture, points: &[Traced<'_>]) -> Vec<DemandCheck> {
             model_ms: model.get(p).copied().unwrap_or(0.0) / 1000.0,
             measured_ms: measured.get(p).copied(),
             scaled_by: None,
+            background: None,
         })
         .collect()
 }
@@ -225,12 +226,14 @@ mod tests {
                 model_ms: 0.2,
                 measured_ms: Some(0.1),
                 scaled_by: None,
+                background: None,
             },
             DemandCheck {
                 process: "postgres".into(),
                 model_ms: 0.1,
                 measured_ms: Some(0.105),
                 scaled_by: None,
+                background: None,
             },
         ];
         scale_to_measured(&mut arch, &mut checks);

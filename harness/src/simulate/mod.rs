@@ -7,7 +7,8 @@
 //! - [`calibrate`]: `crm-bench calibrate` — a calibration from a report's held-in points;
 //!   [`tree`] converts one measured span-tree shape, [`architecture`] the rest of an
 //!   architecture (processes, events, policies), [`dists`] the distributions.
-//! - [`demand`]: service demand per process, from the trees and by the utilisation law.
+//! - [`demand`]: service demand per process, from the trees and by the utilisation law;
+//!   [`background`] the CPU a process burns outside any request span.
 //! - [`replay`]: a measured point (sweep rate, scale step, fault window) as a crm-sim
 //!   scenario; [`validate`]: predicted vs measured for every point of a report.
 //! - [`study`]: `crm-bench simulate FILE` — simulation files run on both architectures;
@@ -15,6 +16,7 @@
 //! - [`synthetic`]: a report generated from a known calibration, for the tests.
 
 pub mod architecture;
+pub mod background;
 pub mod calibrate;
 pub mod cores;
 pub mod demand;

@@ -120,6 +120,7 @@ pub(crate) fn section(doc: &mut Doc, results: &Results, figures: &[Figure]) {
                 "measured (U/X)",
                 "disagreement",
                 "times scaled by",
+                "background (cores)",
             ]);
             for c in &a.demand {
                 d.row(vec![
@@ -130,6 +131,7 @@ pub(crate) fn section(doc: &mut Doc, results: &Results, figures: &[Figure]) {
                     c.disagreement()
                         .map_or("–".into(), |e| format!("{:+.0}%", e * 100.0)),
                     c.scaled_by.map_or("–".into(), |f| format!("{f:.3}")),
+                    c.background.as_ref().map_or("–".into(), |b| b.describe()),
                 ]);
             }
             doc.p(
@@ -139,7 +141,11 @@ pub(crate) fn section(doc: &mut Doc, results: &Results, figures: &[Figure]) {
                  not CPU: a wait for a core counts in it, work outside any span does not. \
                  Where the trees charge a process more than 10% above its measured CPU, the \
                  calibration scales its times down to it (the model adds the wait for cores \
-                 back by itself); the factor is in the last column.",
+                 back by itself); the factor is in its column. Background is the CPU a process \
+                 burns outside any request span (health checks, pollers, relays, metrics): \
+                 measured CPU rate − trees × achieved rate X at the held-in point, or the \
+                 intercept of the least-squares line CPU = a + b·X over two or more; the model \
+                 runs it beside the requests, so its CPU per request falls as the rate rises.",
             );
             doc.table(d);
         }
