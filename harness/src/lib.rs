@@ -15,6 +15,7 @@
 //! - [`workload`]: the CRM's operations and the mix over them.
 //! - [`results`]: what a scenario run measured (results.json).
 //! - [`trace`]: the OTLP receiver, spans files, and the per-hop breakdown of traced runs.
+//! - [`simulate`]: crm-sim calibrated from a report, validation against it, simulation studies.
 //! - [`report`]: report directories (results.json, summary.md, index.html, PNGs) and verdicts.
 //! - [`compare`]: regression check of one results.json against a baseline.
 //! - [`cli`]: the command line.
@@ -31,6 +32,7 @@ pub mod results;
 pub mod runtime;
 pub mod scenario;
 pub mod seed;
+pub mod simulate;
 pub mod state;
 pub mod testing;
 pub mod topology;

@@ -260,6 +260,42 @@ async fn one_trace_crosses_an_http_hop_and_a_nats_hop_and_reaches_the_receiver()
     );
     assert_eq!(collector.rejected(), 0);
 
+    // The simulator's calibration reads the same trace: the client span's time becomes the
+    // wire of the server it called, the publish is the broker's cost per event, and the
+    // consumer hangs, asynchronous, from the server whose commit started it.
+    let traced = [crm_load::TracedRequest {
+        trace_id: hex.clone(),
+        op: "relay".into(),
+        uncorrected_us: t.duration_us(root) as u64 + 100,
+        corrected_us: t.duration_us(root) as u64 + 100,
+        ok: true,
+        sent_s: 0.0,
+    }];
+    let b = crm_bench::trace::summarize::breakdown(&crm_bench::trace::summarize::RunTrace {
+        spans: &spans,
+        traced: &traced,
+        sample_ratio: 1.0,
+        spans_file: String::new(),
+        rejected_exports: 0,
+    });
+    let op = &b.ops["relay"];
+    let c = crm_bench::simulate::tree::convert(&op.shapes[0], op.parts.get("unaccounted"));
+    let names: Vec<&str> = c.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "GET /api/v1/relay",
+            "GET /api/v1/echo",
+            "consume tracing-test lead.converted"
+        ],
+        "{c:?}"
+    );
+    assert_eq!(c.nodes[1].parent, Some(0));
+    assert!(c.nodes[1].wire_us.is_some(), "the call's wire: {c:?}");
+    assert!(c.nodes[0].db_us.is_some(), "A's statement");
+    assert!(c.nodes[2].asynchronous && c.nodes[2].parent == Some(0));
+    assert_eq!((c.broker.len(), c.relay.len()), (1, 0));
+
     // Bad input: a clear 400, counted, and the receiver goes on.
     let url = format!("{}/v1/traces", collector.endpoint());
     for (ct, body) in [

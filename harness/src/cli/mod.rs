@@ -1,7 +1,9 @@
-//! The command line: `up`, `down`, `status`, `seed`, `logs`, `images`, `run`, `report`, `compare`.
+//! The command line: `up`, `down`, `status`, `seed`, `logs`, `images`, `run`, `report`,
+//! `compare`, `calibrate`, `simulate`.
 
 mod images;
 mod run;
+pub mod simulate;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -88,6 +90,11 @@ pub enum Command {
     /// Run a scenario on each of its architectures and write a report (exit 3 when the
     /// reconciliation found a lost, duplicated or mismatched write).
     Run(RunArgs),
+    /// Derive a crm-sim calibration from a traced report's per-hop breakdown.
+    Calibrate(simulate::CalibrateArgs),
+    /// Run a simulation file (scenarios/sim-*.toml), or check the model against a measured
+    /// report (--validate); every figure is simulated.
+    Simulate(simulate::SimulateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -378,6 +385,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             std::process::exit(code);
         }
         Command::Images { rebuild } => images::images(&env, rebuild).await?,
+        Command::Calibrate(args) => simulate::calibrate(&args)?,
+        Command::Simulate(args) => simulate::simulate(&args)?,
     }
     Ok(())
 }

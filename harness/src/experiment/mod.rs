@@ -175,7 +175,7 @@ pub async fn run(
             _ => true,
         })
     });
-    let results = Results {
+    let mut results = Results {
         schema: SCHEMA.to_owned(),
         scenario: ScenarioEcho {
             name: scenario.name.clone(),
@@ -189,7 +189,10 @@ pub async fn run(
         runs,
         verdicts,
         reconciliation_passed,
+        model: None,
     };
+    // Simulated, beside the measurements: only when the run has a per-hop breakdown.
+    results.model = crate::simulate::model_section(&results, &dir.display().to_string());
     crate::report::write(&dir, &results)
         .with_context(|| format!("write the report {}", dir.display()))?;
     Ok((dir, results))

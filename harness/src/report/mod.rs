@@ -18,6 +18,7 @@ mod markdown;
 mod pick;
 mod png;
 mod scale;
+mod simulated;
 mod style;
 mod svg;
 mod verdicts;
@@ -28,6 +29,7 @@ use anyhow::Context;
 
 use crate::results::{READABLE, Results, SCHEMA};
 
+pub use simulated::{SIMULATION_JSON, write_simulated};
 pub use verdicts::{NOISE_BAND, RULES, verdicts};
 
 /// The file names of a report directory.
@@ -171,13 +173,14 @@ fn render_files(dir: &Path, results: &Results) -> anyhow::Result<Written> {
 /// Removes the PNGs an earlier rendering wrote, so charts of experiments no longer in
 /// results.json do not linger.
 fn remove_old_charts(dir: &Path) -> anyhow::Result<()> {
-    const OURS: [&str; 6] = [
+    const OURS: [&str; 7] = [
         "spectrum",
         "verdicts",
         "resources",
         "latency-throughput",
         "latency-over-time-",
         "scaling",
+        "model-vs-measurement",
     ];
     let entries = std::fs::read_dir(dir).with_context(|| format!("list {}", dir.display()))?;
     for e in entries.flatten() {

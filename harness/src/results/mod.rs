@@ -14,10 +14,12 @@ use crate::topology::{Arch, RuntimeKind};
 
 pub mod breakdown;
 mod machine;
+pub mod model;
 mod precision;
 
 pub use breakdown::Breakdown;
 pub use machine::{Calibration, Machine, median};
+pub use model::ModelCheck;
 pub use precision::{Ci, DeployCycle, FaultCycle, Knee, LatencyCis, PointInfo, Repeated};
 
 /// The schema id written into every results.json; bump the version on incompatible changes.
@@ -42,6 +44,11 @@ pub struct Results {
     pub verdicts: Vec<Verdict>,
     /// Every consistency check of every architecture passed.
     pub reconciliation_passed: bool,
+    /// What the calibrated model predicts for this run's points, beside what was measured
+    /// (*simulated*; runs with a per-hop breakdown only). Added within v2: optional, and
+    /// ignored by builds that do not know it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelCheck>,
 }
 
 /// The scenario as it was run.

@@ -238,6 +238,15 @@ pub struct Process {
     /// (the CRM's servers have none).
     #[serde(default)]
     pub max_in_flight: u32,
+    /// CPU the process burns outside any request (health checks, pollers, outbox relays,
+    /// metrics sampling), in cores per replica (CPU-seconds per second of wall time); it is
+    /// served ahead of request work on its node and counts against the replica's quota.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub background: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 fn d_pool_timeout_ms() -> f64 {

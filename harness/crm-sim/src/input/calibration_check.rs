@@ -76,6 +76,7 @@ impl Architecture {
                 },
             );
             p.positive(proc.pool_timeout_ms, &format!("{at}.pool_timeout_ms"));
+            p.non_negative(proc.background, &format!("{at}.background"));
             match &proc.database {
                 Some(db) => self.process_of_kind(db, "database", &format!("{at}.database"), p),
                 None => p.check(proc.pool == 0, &format!("{at}.pool"), || {

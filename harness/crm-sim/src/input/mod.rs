@@ -6,7 +6,7 @@ pub mod calibration;
 mod calibration_check;
 pub mod scenario;
 mod scenario_check;
-pub(crate) mod spans;
+pub mod spans;
 
 use std::fmt;
 

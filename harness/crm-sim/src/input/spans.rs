@@ -31,7 +31,7 @@ fn segments(path: &str) -> Vec<Seg<'_>> {
 }
 
 /// The 1-based line of byte `offset`.
-pub(crate) fn line_at(text: &str, offset: usize) -> usize {
+pub fn line_at(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
     text.as_bytes()[..end]
         .iter()
@@ -42,7 +42,7 @@ pub(crate) fn line_at(text: &str, offset: usize) -> usize {
 
 /// The line of the key at `path`, or of its deepest ancestor present in the text (a missing
 /// key is reported where its table is).
-pub(crate) fn line_of(text: &str, path: &str) -> Option<usize> {
+pub fn line_of(text: &str, path: &str) -> Option<usize> {
     let doc = DeTable::parse(text).ok()?;
     let mut offset: Option<usize> = None;
     let mut value: Option<&DeValue<'_>> = None;
@@ -72,7 +72,7 @@ pub(crate) fn line_of(text: &str, path: &str) -> Option<usize> {
 }
 
 /// The path of the innermost key or array element whose span holds `offset`.
-pub(crate) fn path_at(text: &str, offset: usize) -> String {
+pub fn path_at(text: &str, offset: usize) -> String {
     let Ok(doc) = DeTable::parse(text) else {
         return String::new();
     };

@@ -19,6 +19,8 @@ pub(crate) struct ProcDef {
     /// CFS quota in cores per replica.
     pub(crate) quota: Option<f64>,
     pub(crate) eligible: Vec<usize>,
+    /// CPU outside requests, cores per replica.
+    pub(crate) background: f64,
 }
 
 pub(crate) struct BreakerDef {
@@ -207,6 +209,7 @@ impl Model {
                     replicas: pl.map_or(1, |p| p.replicas),
                     quota: pl.and_then(|p| p.cpus),
                     eligible: machines.eligible(pl.map_or(&[][..], |p| &p.nodes)),
+                    background: cp.background,
                 }
             })
             .collect();

@@ -73,6 +73,7 @@ impl Sim<'_> {
         let parked = std::mem::take(&mut rep.parked);
         self.cpu.set_paused(now, r, false, &mut self.completed);
         self.cpu.clear(now, r, &mut self.completed);
+        self.cpu.set_background(now, r, 0.0, &mut self.completed);
         self.frames_lost_with(now, r);
         for (call, attempt) in parked {
             self.attempt_ends(now, call, attempt, Err(Fail::Refused));
@@ -136,6 +137,9 @@ impl Sim<'_> {
         {
             return;
         }
+        let background = self.m.procs[self.replicas[r].proc].background;
+        self.cpu
+            .set_background(now, r, background, &mut self.completed);
         let cpu = self.cpu.cpu_ns(r);
         let rep = &mut self.replicas[r];
         rep.up = true;

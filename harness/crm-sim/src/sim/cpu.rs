@@ -10,6 +10,13 @@
 //! clock of work done per job since it started; a job finishes when its replica's clock
 //! reaches the job's tag (clock at submission + work). A job's completion is then the
 //! smallest tag among the node's runnable replicas, found without touching every job.
+//!
+//! A replica may also burn **background** CPU outside any job (health checks, pollers,
+//! relays, metrics): `b` cores while it is not paused. Background is served first: a node
+//! whose replicas ask `B` cores of background gives them `min(B, cores)` (each its part of
+//! it) and shares the rest among the jobs, so one core with background `b` serves requests
+//! as a processor of capacity `1 − b`. Under a quota `q` the background (at most `q`) is
+//! charged at each period's start, leaving its jobs `(q − b) × period`.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -62,11 +69,18 @@ struct Rep {
     throttled: bool,
     paused: bool,
     cpu_ns: f64,
+    /// Background CPU asked, in cores (at most the quota).
+    bg: f64,
 }
 
 impl Rep {
     fn runnable(&self) -> bool {
         !self.throttled && !self.paused && !self.jobs.is_empty()
+    }
+
+    /// Background CPU it asks now, in cores.
+    fn bg_now(&self) -> f64 {
+        if self.paused { 0.0 } else { self.bg }
     }
 }
 
@@ -78,15 +92,23 @@ struct Node {
     running: usize,
     members: Vec<usize>,
     epoch: u32,
-    quotas: bool,
     dirty: bool,
     busy_ns: f64,
 }
 
 impl Node {
-    /// CPU share of each running job, in cores.
-    fn share(&self) -> f64 {
-        (self.cores / self.running as f64).min(1.0)
+    /// `(share, scale, background)`: the CPU share of each running job in cores, the part of
+    /// its ask each replica's background gets, and the cores background takes in all.
+    fn load(&self, reps: &[Rep]) -> (f64, f64, f64) {
+        let asked: f64 = self.members.iter().map(|r| reps[*r].bg_now()).sum();
+        let bg = asked.min(self.cores);
+        let scale = if asked > 0.0 { bg / asked } else { 0.0 };
+        let share = if self.running > 0 {
+            ((self.cores - bg) / self.running as f64).min(1.0)
+        } else {
+            0.0
+        };
+        (share, scale, bg)
     }
 }
 
@@ -111,7 +133,6 @@ impl Cpu {
                     running: 0,
                     members: Vec::new(),
                     epoch: 0,
-                    quotas: false,
                     dirty: false,
                     busy_ns: 0.0,
                 })
@@ -136,10 +157,9 @@ impl Cpu {
             throttled: false,
             paused: false,
             cpu_ns: 0.0,
+            bg: 0.0,
         });
-        let n = &mut self.nodes[node];
-        n.members.push(id);
-        n.quotas |= quota.is_some();
+        self.nodes[node].members.push(id);
         id
     }
 
@@ -148,13 +168,14 @@ impl Cpu {
     pub(crate) fn advance(&mut self, node: usize, now: Time, done: &mut Vec<Job>) {
         let n = &mut self.nodes[node];
         let dt = now.saturating_sub(n.last) as f64;
-        if dt > 0.0 && n.running > 0 {
-            let share = n.share();
+        if dt > 0.0 {
+            let (share, scale, bg) = n.load(&self.reps);
             let work = dt * share * n.speed;
             let cpu = dt * share;
-            n.busy_ns += dt * (n.running as f64).min(n.cores);
+            n.busy_ns += dt * (n.running as f64 * share + bg);
             for &r in &n.members {
                 let rep = &mut self.reps[r];
+                rep.cpu_ns += dt * rep.bg_now() * scale;
                 if rep.runnable() {
                     rep.clock += work;
                     let c = cpu * rep.jobs.len() as f64;
@@ -169,7 +190,7 @@ impl Cpu {
             let rep = &mut self.reps[r];
             if rep.quota.is_some() && rep.period != period {
                 rep.period = period;
-                rep.used = 0.0;
+                rep.used = rep.bg * self.period as f64;
                 if rep.throttled {
                     rep.throttled = false;
                     if rep.runnable() {
@@ -177,20 +198,19 @@ impl Cpu {
                     }
                 }
             }
-            if !rep.runnable() {
-                continue;
-            }
-            while rep.jobs.peek().is_some_and(|j| j.tag <= rep.clock + EPS) {
-                let j = rep.jobs.pop().expect("peeked");
-                done.push(j.job);
-                n.running -= 1;
+            if rep.runnable() {
+                while rep.jobs.peek().is_some_and(|j| j.tag <= rep.clock + EPS) {
+                    let j = rep.jobs.pop().expect("peeked");
+                    done.push(j.job);
+                    n.running -= 1;
+                }
             }
             if let Some(q) = rep.quota
                 && rep.used >= q - EPS
-                && !rep.jobs.is_empty()
+                && rep.runnable()
             {
-                rep.throttled = true;
                 n.running -= rep.jobs.len();
+                rep.throttled = true;
             }
         }
         if !n.dirty {
@@ -242,6 +262,21 @@ impl Cpu {
         }
     }
 
+    /// Sets replica `r`'s background CPU, in cores (0 while the process is down).
+    pub(crate) fn set_background(&mut self, now: Time, r: usize, cores: f64, done: &mut Vec<Job>) {
+        let node = self.reps[r].node;
+        self.advance(node, now, done);
+        let period = self.period as f64;
+        let rep = &mut self.reps[r];
+        let bg = rep.quota.map_or(cores, |q| cores.min(q / period)).max(0.0);
+        if rep.quota.is_some() {
+            // The rest of this period's background, charged now as a period's start would.
+            let left = (rep.period + 1) as f64 * period - now as f64;
+            rep.used = (rep.used + (bg - rep.bg) * left).max(0.0);
+        }
+        rep.bg = bg;
+    }
+
     /// Drops every job of replica `r` (the process died).
     pub(crate) fn clear(&mut self, now: Time, r: usize, done: &mut Vec<Job>) {
         let node = self.reps[r].node;
@@ -262,24 +297,27 @@ impl Cpu {
             n.epoch = n.epoch.wrapping_add(1);
             let mut next = f64::INFINITY;
             let mut boundary = false;
-            if n.running > 0 {
-                let share = n.share();
-                let rate = share * n.speed;
-                for &r in &n.members {
-                    let rep = &self.reps[r];
-                    if !rep.runnable() {
-                        boundary |= rep.throttled;
-                        continue;
-                    }
-                    let top = rep.jobs.peek().expect("runnable has jobs");
-                    next = next.min((top.tag - rep.clock) / rate);
-                    if let Some(q) = rep.quota {
-                        next = next.min((q - rep.used) / (share * rep.jobs.len() as f64));
-                        boundary = true;
-                    }
+            let (share, _, _) = n.load(&self.reps);
+            let rate = share * n.speed;
+            for &r in &n.members {
+                let rep = &self.reps[r];
+                if rep.throttled {
+                    boundary = true;
+                    continue;
                 }
-            } else if n.quotas {
-                boundary = n.members.iter().any(|r| self.reps[*r].throttled);
+                if !rep.runnable() {
+                    continue;
+                }
+                let top = rep.jobs.peek().expect("runnable has jobs");
+                if rate > 0.0 {
+                    next = next.min((top.tag - rep.clock) / rate);
+                }
+                if let Some(q) = rep.quota {
+                    if share > 0.0 {
+                        next = next.min((q - rep.used) / (share * rep.jobs.len() as f64));
+                    }
+                    boundary = true;
+                }
             }
             let mut at = if next.is_finite() {
                 now + next.max(0.0).ceil().max(1.0) as Time

@@ -225,7 +225,10 @@ impl Sim<'_> {
             .placer
             .place(&def.eligible, &mut cursor, quota.unwrap_or(0.0))?;
         self.procs[p].cursor = cursor;
-        let id = self.cpu.add(node, quota, self.q.now());
+        let now = self.q.now();
+        let id = self.cpu.add(node, quota, now);
+        self.cpu
+            .set_background(now, id, def.background, &mut self.completed);
         debug_assert_eq!(id, self.replicas.len());
         self.replicas.push(Replica::new(p, quota, def.pool));
         self.procs[p].members.push(id);

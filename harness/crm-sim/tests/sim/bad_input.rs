@@ -255,3 +255,31 @@ fn a_calibration_written_out_reads_back_the_same() {
     let back = Calibration::parse(&text, "written.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert_eq!(back, cal);
 }
+
+#[test]
+fn a_negative_or_non_number_background_is_refused() {
+    let text = CAL.replacen(
+        "kind = \"service\"\n",
+        "kind = \"service\"\nbackground = -0.1\n",
+        1,
+    );
+    let e = refused(Calibration::parse(&text, "c.toml"));
+    assert_problem(
+        &e,
+        "micro.processes.customers.background",
+        line_of(&text, "background = -0.1"),
+        "zero or more",
+    );
+    let text = CAL.replacen(
+        "kind = \"service\"\n",
+        "kind = \"service\"\nbackground = \"lots\"\n",
+        1,
+    );
+    let e = refused(Calibration::parse(&text, "c.toml"));
+    let p = e
+        .problems()
+        .iter()
+        .find(|p| p.path.contains("background"))
+        .unwrap_or_else(|| panic!("no problem at background: {e}"));
+    assert_eq!(p.line, Some(line_of(&text, "background = \"lots\"")), "{p}");
+}

@@ -54,6 +54,24 @@ fn a_cfs_quota_of_half_a_core_halves_a_saturated_processs_throughput() {
 }
 
 #[test]
+fn background_cpu_is_charged_to_the_quota_and_leaves_requests_the_rest() {
+    // Quota 0.5 core, background 0.2: requests get 0.3 core, 300 of 1 ms per second.
+    let cal = BUSY.replace(
+        "kind = \"monolith\"\n",
+        "kind = \"monolith\"\nbackground = 0.2\n",
+    );
+    let out = run(&cal, &saturated("cpus = 0.5"));
+    let rps = out.total.achieved_rps;
+    assert!(rel(rps, 300.0) < 0.02, "{rps} req/s");
+    let cores = out.processes["app"].cores_used;
+    assert!(rel(cores, 0.5) < 0.02, "{cores} cores used");
+    // Without a quota the background leaves 0.8 of the core: 800 per second.
+    let free = run(&cal, &saturated("replicas = 1"));
+    let rps = free.total.achieved_rps;
+    assert!(rel(rps, 800.0) < 0.02, "{rps} req/s");
+}
+
+#[test]
 fn the_autoscaler_reaches_the_replicas_a_step_in_load_needs() {
     // 1 ms per request under a 1-core quota; 200/s, then 1200/s from 30 s: 1.2 cores of
     // demand at a 50% target → ceil(1.2 / 0.5) = 3 replicas (and at 2 or 4 replicas the

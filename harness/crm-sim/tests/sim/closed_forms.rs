@@ -121,3 +121,22 @@ fn one_connection_with_fixed_statements_is_md1_pollaczek_khinchine() {
     let w = out.total.mean_us;
     assert!(rel(w, 1500.0) < 0.02, "W = {w} µs, expected 1500");
 }
+
+#[test]
+fn background_cpu_leaves_an_mm1_station_of_the_remaining_capacity() {
+    // Background b = 0.2 of the core, d = 1 ms, λ = 500/s: processor sharing at capacity
+    // 1 − b, so W = d / (1 − b − λd) = 1 ms / 0.3 = 3.333 ms.
+    let (b, d, lambda) = (0.2, 1e-3, 500.0);
+    let cal = station("{ exp = 1000.0 }").replace(
+        "kind = \"monolith\"\n",
+        &format!("kind = \"monolith\"\nbackground = {b}\n"),
+    );
+    let out = run(&cal, &open(1, lambda, 1e6, ""));
+    assert!(out.total.ok >= 990_000, "{} requests", out.total.ok);
+    let expected = d / (1.0 - b - lambda * d);
+    let w = out.total.mean_us / 1e6;
+    assert!(rel(w, expected) < 0.02, "W = {w} s, expected {expected} s");
+    // The process's CPU: its background plus the requests' work, b + λd cores.
+    let cores = out.processes["app"].cores_used;
+    assert!(rel(cores, b + lambda * d) < 0.02, "{cores} cores used");
+}

@@ -5,6 +5,7 @@
 mod breakdown;
 mod incidents;
 mod load;
+pub(crate) mod model;
 mod setup;
 mod state;
 
@@ -42,6 +43,7 @@ pub(crate) fn document(results: &Results, figures: &[Figure]) -> Doc {
     let mut notes = Vec::new();
     load::sweeps(&mut doc, results, &mut notes);
     breakdown::breakdowns(&mut doc, results, &mut notes);
+    model::section(&mut doc, results, figures);
     incidents::faults(&mut doc, results);
     incidents::deploys(&mut doc, results);
     load::scales(&mut doc, results);

@@ -3,8 +3,10 @@
 
 pub(crate) mod breakdown;
 mod latency_throughput;
+mod model;
 mod resources;
 mod scaling;
+pub(crate) mod simulated;
 mod spectrum;
 mod timeline;
 mod verdict_table;
@@ -29,6 +31,7 @@ pub(crate) fn all(results: &Results) -> Vec<Figure> {
     out.extend(scaling::figures(results));
     out.extend(resources::figure(results));
     out.extend(breakdown::figures(results));
+    out.extend(model::figure(results));
     out
 }
 

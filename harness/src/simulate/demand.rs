@@ -1,0 +1,246 @@
+//! Service demand per process, two ways: what the calibrated trees charge each process per
+//! request (self times, statements on the database, relay and broker per event), and what
+//! the utilisation law says from the measured CPU: `D = U / X`, a process's CPU seconds per
+//! second over the run's requests per second. They should agree; where they do not, span
+//! self time is not CPU (waiting for a core counts as self time; work outside any span,
+//! such as parsing a request before its first span or exporting spans, counts only as CPU).
+
+use std::collections::BTreeMap;
+
+use crm_sim::input::calibration::Architecture;
+
+use super::calibrate::Traced;
+use super::dists::sampled_mean;
+use crate::results::LoadRun;
+use crate::results::model::DemandCheck;
+
+/// CPU µs per request of each process the calibration charges, for a mix (operation →
+/// weight; operations not in the calibration are left out).
+pub fn model_demand(arch: &Architecture, mix: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
+    let mut out: BTreeMap<String, f64> = BTreeMap::new();
+    let total: f64 = mix
+        .iter()
+        .filter(|(op, _)| arch.ops.contains_key(*op))
+        .map(|(_, w)| *w)
+        .sum();
+    if total <= 0.0 {
+        return out;
+    }
+    let events = arch.events.as_ref();
+    let relay = events
+        .and_then(|e| e.relay_us.as_ref())
+        .map_or(0.0, sampled_mean);
+    let broker = events.and_then(|e| e.broker.clone());
+    let broker_us = events
+        .and_then(|e| e.broker_us.as_ref())
+        .map_or(0.0, sampled_mean);
+    for (name, w) in mix {
+        let Some(op) = arch.ops.get(name) else {
+            continue;
+        };
+        let share = w / total;
+        for shape in &op.shapes {
+            let k = share * shape.probability;
+            for n in &shape.nodes {
+                let own = n.self_us.as_ref().map_or(0.0, sampled_mean);
+                *out.entry(n.process.clone()).or_default() += k * own;
+                if let (Some(db), Some(proc)) = (&n.db_us, arch.processes.get(&n.process))
+                    && let Some(database) = &proc.database
+                {
+                    *out.entry(database.clone()).or_default() += k * sampled_mean(db);
+                }
+                if n.asynchronous
+                    && let Some(parent) = n.parent.and_then(|p| shape.nodes.get(p))
+                {
+                    *out.entry(parent.process.clone()).or_default() += k * relay;
+                    if let Some(b) = &broker {
+                        *out.entry(b.clone()).or_default() += k * broker_us;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The mix a run actually sent: operation → its share of the requests.
+pub fn mix_of(run: &LoadRun) -> BTreeMap<String, f64> {
+    let total: u64 = run.ops.values().map(|o| o.requests).sum();
+    run.ops
+        .iter()
+        .filter(|(_, o)| o.requests > 0)
+        .map(|(k, o)| (k.clone(), o.requests as f64 / total.max(1) as f64))
+        .collect()
+}
+
+/// The process an instance belongs to: `customers#2` → `customers`.
+pub fn process_of(instance: &str) -> &str {
+    instance.split('#').next().unwrap_or(instance)
+}
+
+/// Measured CPU ms per request of each process over `runs` (the sampler covers warm-up and
+/// measurement, so the requests are scaled to that whole time).
+pub fn measured_demand(runs: &[&LoadRun]) -> BTreeMap<String, f64> {
+    let mut cpu: BTreeMap<String, f64> = BTreeMap::new();
+    let mut requests = 0.0;
+    for r in runs {
+        if r.duration_s <= 0.0 {
+            continue;
+        }
+        requests += r.requests as f64 * (r.warmup_s + r.duration_s) / r.duration_s;
+        for u in &r.resources {
+            *cpu.entry(process_of(&u.instance).to_owned()).or_default() += u.cpu_s;
+        }
+    }
+    if requests <= 0.0 {
+        return BTreeMap::new();
+    }
+    cpu.into_iter()
+        .map(|(p, s)| (p, s * 1000.0 / requests))
+        .collect()
+}
+
+/// Model against measured demand at the held-in points, one row per process either names.
+pub fn check(arch: &Architecture, points: &[Traced<'_>]) -> Vec<DemandCheck> {
+    let runs: Vec<&LoadRun> = points.iter().map(|p| p.run).collect();
+    let mut mix: BTreeMap<String, f64> = BTreeMap::new();
+    for r in &runs {
+        for (op, s) in &r.ops {
+            *mix.entry(op.clone()).or_default() += s.requests as f64;
+        }
+    }
+    let model = model_demand(arch, &mix);
+    let measured = measured_demand(&runs);
+    let mut names: Vec<&String> = model.keys().chain(measured.keys()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|p| DemandCheck {
+            process: p.clone(),
+            model_ms: model.get(p).copied().unwrap_or(0.0) / 1000.0,
+            measured_ms: measured.get(p).copied(),
+            scaled_by: None,
+            background: None,
+        })
+        .collect()
+}
+
+/// Scale a process's times above its measured CPU by more than this (10%) down to it.
+pub const SCALE_ABOVE: f64 = 1.10;
+
+/// Where the trees charge a process clearly more than its measured CPU (by more than
+/// [`SCALE_ABOVE`]), scales its times down to the utilisation law: span self time (and a
+/// statement's time as its client saw it, a publish's round trip) counts the wait for a core
+/// and other waits, while the model spends every µs of it as CPU and adds the queueing for
+/// cores by itself. Its own self times, the statements on it (a database), the broker's cost
+/// per event (the broker), the relay's (its only producer). Processes charged less than measured (CPU outside any span:
+/// parsing before the first span, exporting spans, background work) are left as they are.
+/// The relay's cost (one distribution for every producer) is scaled by the producers'
+/// factors averaged over the events each sends (1 for a producer left as it is). Records the
+/// factor in each row's `scaled_by`.
+pub fn scale_to_measured(arch: &mut Architecture, checks: &mut [DemandCheck]) {
+    use super::dists::scaled;
+    for c in checks.iter_mut() {
+        let Some(m) = c.measured_ms else { continue };
+        if c.model_ms <= 0.0 || m <= 0.0 || c.model_ms <= m * SCALE_ABOVE {
+            continue;
+        }
+        let f = m / c.model_ms;
+        c.scaled_by = Some(f);
+        let p = c.process.as_str();
+        let is_db_of: Vec<String> = arch
+            .processes
+            .iter()
+            .filter(|(_, proc)| proc.database.as_deref() == Some(p))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for n in arch
+            .ops
+            .values_mut()
+            .flat_map(|o| &mut o.shapes)
+            .flat_map(|s| &mut s.nodes)
+        {
+            if n.process == p {
+                n.self_us = n.self_us.as_ref().map(|d| scaled(d, f));
+            }
+            if is_db_of.contains(&n.process) {
+                n.db_us = n.db_us.as_ref().map(|d| scaled(d, f));
+            }
+        }
+        if let Some(ev) = &mut arch.events
+            && ev.broker.as_deref() == Some(p)
+        {
+            ev.broker_us = ev.broker_us.as_ref().map(|d| scaled(d, f));
+        }
+    }
+    let factor = |p: &str| {
+        checks
+            .iter()
+            .find(|c| c.process == p)
+            .and_then(|c| c.scaled_by)
+            .unwrap_or(1.0)
+    };
+    let producers: Vec<f64> = arch
+        .ops
+        .values()
+        .flat_map(|o| &o.shapes)
+        .flat_map(|s| {
+            s.nodes
+                .iter()
+                .filter(|n| n.asynchronous)
+                .filter_map(|n| n.parent.and_then(|q| s.nodes.get(q)))
+                .map(|q| factor(&q.process))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if !producers.is_empty()
+        && let Some(ev) = &mut arch.events
+    {
+        let f = producers.iter().sum::<f64>() / producers.len() as f64;
+        if f < 1.0 {
+            ev.relay_us = ev.relay_us.as_ref().map(|d| scaled(d, f));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulate::dists::sampled_mean;
+
+    #[test]
+    fn times_charged_clearly_above_the_measured_cpu_are_scaled_down_to_it() {
+        let cal = crm_sim::Calibration::parse(
+            "schema = \"crm-sim/calibration/v1\"\n[monolith.processes.monolith]\nkind = \"monolith\"\npool = 4\ndatabase = \"postgres\"\n[monolith.processes.postgres]\nkind = \"database\"\n[[monolith.ops.ping.shapes]]\nprobability = 1.0\nnodes = [{ process = \"monolith\", self_us = { q = [[0.0, 100.0], [1.0, 300.0]] }, db_us = { q = [[0.0, 50.0], [1.0, 150.0]] } }]\n",
+            "c.toml",
+        )
+        .unwrap();
+        let mut arch = cal.monolith.unwrap();
+        let mix = BTreeMap::from([("ping".to_owned(), 1.0)]);
+        let model = model_demand(&arch, &mix);
+        assert_eq!((model["monolith"], model["postgres"]), (200.0, 100.0));
+        let mut checks = vec![
+            DemandCheck {
+                process: "monolith".into(),
+                model_ms: 0.2,
+                measured_ms: Some(0.1),
+                scaled_by: None,
+                background: None,
+            },
+            DemandCheck {
+                process: "postgres".into(),
+                model_ms: 0.1,
+                measured_ms: Some(0.105),
+                scaled_by: None,
+                background: None,
+            },
+        ];
+        scale_to_measured(&mut arch, &mut checks);
+        assert_eq!(checks[0].scaled_by, Some(0.5));
+        assert_eq!(checks[1].scaled_by, None, "within the noise: left as it is");
+        let n = &arch.ops["ping"].shapes[0].nodes[0];
+        assert_eq!(sampled_mean(n.self_us.as_ref().unwrap()), 100.0);
+        assert_eq!(sampled_mean(n.db_us.as_ref().unwrap()), 100.0);
+    }
+}
