@@ -70,6 +70,20 @@ impl RunResults {
             stopped_early: self.stopped_early,
             marks: self.marks.clone(),
         };
-        Ok(results::build(&rec, meta))
+        let mut rebuilt = results::build(&rec, meta);
+        // The traced requests (the log does not hold them) of the new window, chosen as the
+        // recorder chose them: intended at or after the warm-up, done by the end.
+        let (from, to) = (warmup.as_secs_f64(), end.as_secs_f64());
+        rebuilt.traced = self
+            .traced
+            .iter()
+            .filter(|t| {
+                let done = t.sent_s + t.uncorrected_us as f64 / 1e6;
+                let intended = done - t.corrected_us as f64 / 1e6;
+                intended >= from - 1e-6 && done <= to + 1e-6
+            })
+            .cloned()
+            .collect();
+        Ok(rebuilt)
     }
 }

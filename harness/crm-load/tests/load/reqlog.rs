@@ -27,6 +27,7 @@ async fn the_request_log_holds_every_request_the_results_count() {
     config.workers = 2;
     config.warmup = secs(0.5);
     config.request_log = 100_000;
+    config.trace_ratio = Some(0.5);
     let mut run = start_open_loop(&target, config, Arc::new(read_or_write))
         .await
         .unwrap();
@@ -56,9 +57,13 @@ async fn the_request_log_holds_every_request_the_results_count() {
         same.op("write").unwrap().requests,
         r.op("write").unwrap().requests
     );
-    // A longer warm-up leaves fewer requests measured.
+    // The traced requests (which the log does not hold) come along, chosen alike.
+    assert!(!r.traced.is_empty());
+    assert_eq!(same.traced.len(), r.traced.len());
+    // A longer warm-up leaves fewer requests measured, and fewer traced.
     let later = r.with_warmup(&log, secs(1.5)).unwrap();
     assert!(later.totals.requests < r.totals.requests / 2);
+    assert!(!later.traced.is_empty() && later.traced.len() < r.traced.len() / 2);
     assert!((later.warmup_s - 1.5).abs() < 1e-9);
     assert!(r.with_warmup(&log, secs(5.0)).is_err());
 }
