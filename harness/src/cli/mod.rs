@@ -1,19 +1,19 @@
 //! The command line: `up`, `down`, `status`, `seed`, `logs`, `images`, `run`, `report`,
 //! `compare`, `calibrate`, `simulate`.
 
+mod deployment;
 mod images;
 mod run;
 pub mod simulate;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use crate::lifecycle::{self, Env};
-use crate::runtime::{RuntimeSettings, runtime};
+use crate::lifecycle::Env;
+use crate::runtime::RuntimeSettings;
 use crate::seed::{self, SeedOptions, SeedPath, Size};
 use crate::state::{self, StateFile};
 use crate::topology::{Arch, RuntimeKind, Topology};
@@ -238,91 +238,11 @@ impl UpArgs {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let mut env = cli.global.env()?;
+    let env = cli.global.env()?;
     match cli.command {
-        Command::Up(args) => {
-            let topology = args.topology()?;
-            env.settings.durable = args.durable;
-            let guard_env = env.clone();
-            let up = lifecycle::guarded(
-                &guard_env,
-                async move { lifecycle::up(&env, &topology).await },
-            )
-            .await?;
-            let d = &up.deployment;
-            let admin = d.admin.as_ref().context("admin")?;
-            println!(
-                "{} is up ({} runtime) in {:.1} s",
-                d.arch,
-                d.runtime,
-                up.ready_after.as_secs_f64()
-            );
-            println!("  API:      {}/api/v1", d.public_url);
-            println!("  path:     {}", d.request_path());
-            println!("  admin:    {} / {}", admin.email, admin.password);
-            println!("  state:    {}", guard_env.state.path().display());
-            println!("  stop it:  crm-bench down");
-        }
-        Command::Down { keep } => match lifecycle::down_keeping(&env, keep).await? {
-            Some(d) if keep => {
-                println!("{} ({} runtime) is down", d.arch, d.runtime);
-                println!("  kept:     {}", d.work_dir.display());
-                println!("  logs:     {}", lifecycle::log_hint(&d));
-            }
-            Some(d) => {
-                println!("{} ({} runtime) is down", d.arch, d.runtime);
-                println!("  removed:  {}", d.work_dir.display());
-            }
-            None => println!("nothing is up"),
-        },
-        Command::Status { json } => {
-            let Some(d) = env.state.load()? else {
-                println!("nothing is up");
-                return Ok(());
-            };
-            if json {
-                println!("{}", serde_json::to_string_pretty(&d)?);
-                return Ok(());
-            }
-            let rt = runtime(d.runtime, &env.settings);
-            println!(
-                "{} ({} runtime), up since {}: {}",
-                d.arch,
-                d.runtime,
-                d.started_at.format("%F %T UTC"),
-                d.public_url
-            );
-            println!("  path: {}", d.request_path());
-            let http = reqwest::Client::new();
-            for inst in &d.instances {
-                let alive = rt.alive(&d, &inst.name).await;
-                let ready = match &inst.url {
-                    Some(u) if alive => match http
-                        .get(format!("{u}/readyz"))
-                        .timeout(Duration::from_secs(2))
-                        .send()
-                        .await
-                    {
-                        Ok(r) if r.status().is_success() => "ready",
-                        Ok(_) => "not ready",
-                        Err(_) => "unreachable",
-                    },
-                    Some(_) => "-",
-                    None => "",
-                };
-                let place = inst
-                    .url
-                    .clone()
-                    .unwrap_or_else(|| format!("127.0.0.1:{}", inst.port));
-                println!(
-                    "  {:<16} {:<8} {:<11} {}",
-                    inst.name,
-                    if alive { "running" } else { "stopped" },
-                    ready,
-                    place
-                );
-            }
-        }
+        Command::Up(args) => deployment::up(env, &args).await?,
+        Command::Down { keep } => deployment::down(&env, keep).await?,
+        Command::Status { json } => deployment::status(&env, json).await?,
         Command::Seed(args) => {
             let d = env
                 .state
@@ -340,19 +260,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{report}");
             }
         }
-        Command::Logs { instance, lines } => {
-            let d = env.state.load()?.context("nothing is up")?;
-            if d.instance(&instance).is_none() {
-                let names: Vec<&str> = d.instances.iter().map(|i| i.name.as_str()).collect();
-                bail!("no instance '{instance}' (instances: {})", names.join(", "));
-            }
-            println!(
-                "{}",
-                runtime(d.runtime, &env.settings)
-                    .logs(&d, &instance, lines)
-                    .await?
-            );
-        }
+        Command::Logs { instance, lines } => deployment::logs(&env, &instance, lines).await?,
         Command::Run(args) => return run::run_scenario(env, args).await,
         Command::Report { dir } => {
             let written = report::render(&dir)?;
