@@ -7,6 +7,7 @@
 
 mod experiment;
 mod lines;
+mod problems;
 mod validate;
 
 use std::collections::BTreeMap;

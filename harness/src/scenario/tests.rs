@@ -121,7 +121,7 @@ fn a_rolling_restart_needs_two_replicas() {
 
 #[test]
 fn cpu_lists_are_checked() {
-    use super::validate::valid_cpu_list;
+    use super::problems::valid_cpu_list;
     assert!(valid_cpu_list("1"));
     assert!(valid_cpu_list("0,2-3"));
     assert!(!valid_cpu_list("3-1"));
