@@ -44,6 +44,14 @@ fn synthetic_report(traced: bool) -> Results {
     synthetic::report(&known(), &spec(traced)).expect("the synthetic report simulates")
 }
 
+/// Calibrated on each architecture's lowest rate only (the default holds in three).
+pub fn one_point() -> Options {
+    Options {
+        points: 1,
+        ..Options::default()
+    }
+}
+
 fn close(got: f64, want: f64, tol: f64, what: &str) {
     let err = (got - want).abs() / want.abs().max(1e-9);
     assert!(
@@ -61,7 +69,7 @@ fn mean(d: &Option<crm_sim::DistSpec>) -> f64 {
 #[test]
 fn calibrating_a_report_made_from_a_known_model_recovers_the_model() {
     let results = synthetic_report(true);
-    let cal = simulate::calibrate(&results, "synthetic", &Options::default()).unwrap();
+    let cal = simulate::calibrate(&results, "synthetic", &one_point()).unwrap();
     // Only the lowest-rate point is held in, per architecture.
     assert_eq!(cal.held_in.len(), 2);
     assert!(cal.held_in.iter().all(|p| p.offered_rps == 50.0));
@@ -184,7 +192,7 @@ fn calibrating_a_report_made_from_a_known_model_recovers_the_model() {
 #[test]
 fn the_calibrated_model_predicts_the_held_out_points_of_the_known_model() {
     let results = synthetic_report(true);
-    let check = simulate::validate(&results, "synthetic", &Options::default()).unwrap();
+    let check = simulate::validate(&results, "synthetic", &one_point()).unwrap();
     // Shown with --nocapture: the table `crm-bench simulate --validate` prints.
     eprintln!("{}", crm_bench::cli::simulate::validation_text(&check));
     assert_eq!(check.archs.len(), 2);
@@ -252,7 +260,7 @@ fn the_calibrated_model_predicts_the_held_out_points_of_the_known_model() {
 fn an_untraced_report_has_no_model_section_and_cannot_be_calibrated() {
     let results = synthetic_report(false);
     assert!(simulate::model_section(&results, "untraced").is_none());
-    let err = simulate::calibrate(&results, "untraced", &Options::default()).unwrap_err();
+    let err = simulate::calibrate(&results, "untraced", &one_point()).unwrap_err();
     let msg = format!("{err:#}");
     assert!(
         msg.contains("no per-hop breakdown") && msg.contains("--trace"),
@@ -365,8 +373,10 @@ fn every_shipped_simulation_file_parses_and_runs_quickly() {
         }
         let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
         assert!(
-            md.contains("SIMULATED") && md.contains("PLACEHOLDER"),
-            "{name}: {md}"
+            md.contains("SIMULATED")
+                && md.contains("Calibration: ")
+                && md.contains("sim-calibration.toml ("),
+            "{name}: the report must say it is simulated and name its calibration: {md}"
         );
         assert!(dir.join("simulation.json").exists() && dir.join("index.html").exists());
         if name == "sim-cores.toml" {

@@ -21,7 +21,7 @@ pub struct CalibrateArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Traced sweep points to calibrate on per architecture, lowest rates first.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = crate::simulate::calibrate::DEFAULT_POINTS)]
     pub points: usize,
 }
 
@@ -38,7 +38,7 @@ pub struct SimulateArgs {
     #[arg(long, value_enum)]
     pub arch: Option<Arch>,
     /// With --validate: traced sweep points held in per architecture, lowest rates first.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = crate::simulate::calibrate::DEFAULT_POINTS)]
     pub points: usize,
     /// The calibration to use instead of the one the simulation file names.
     #[arg(long)]
@@ -155,15 +155,20 @@ pub fn validation_text(check: &ModelCheck) -> String {
         );
         for d in &a.demand {
             out.push_str(&format!(
-                "  {:<14} model {:>8.3}  measured {:>8}  {}{}\n",
+                "  {:<14} model {:>8.3}  measured {:>8}  {}{}{}\n",
                 d.process,
                 d.model_ms,
                 d.measured_ms.map_or("–".to_owned(), |m| format!("{m:.3}")),
                 d.measured_ms
                     .and_then(|m| relative_error(d.model_ms, m))
                     .map_or(String::new(), |e| format!("{:+.0}%", e * 100.0)),
-                d.scaled_by
-                    .map_or(String::new(), |f| format!(" (times scaled by {f:.3})"))
+                d.scaled_by.map_or(String::new(), |f| format!(
+                    " ({:.0}% of its times on a core)",
+                    f * 100.0
+                )),
+                d.unspanned_ms.map_or(String::new(), |u| format!(
+                    " (+{u:.3} ms outside its spans)"
+                ))
             ));
             if let Some(b) = &d.background {
                 out.push_str(&format!("  {:<14} background {}\n", "", b.describe()));

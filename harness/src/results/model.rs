@@ -53,11 +53,18 @@ pub struct DemandCheck {
     pub model_ms: f64,
     /// Its measured CPU ms per request (`None` when the run sampled no CPU for it).
     pub measured_ms: Option<f64>,
-    /// The factor the calibration applied to this process's times: measured over model when
-    /// the trees charge it more than 10% above its measured CPU (span self time counts the
-    /// wait for a core, which the model adds back by itself), else none.
+    /// The share of this process's span times the calibration puts on a core (the rest is a
+    /// wait that queues on nothing): its target CPU per request (the slope of CPU over the
+    /// held-in rates, or U/X at one rate) over the trees' times, when these are more than
+    /// 10% above it (span self time counts the wait for a core, which the model adds back by
+    /// itself), else none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaled_by: Option<f64>,
+    /// CPU ms per request the calibration adds outside the trees' spans, where they charge
+    /// the process clearly less than its target (work before the first span and after the
+    /// last: parsing, writing the answer, exporting spans), else none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unspanned_ms: Option<f64>,
     /// CPU it burns outside any request span, as calibrated (`None`: not sampled).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub background: Option<Background>,
@@ -108,6 +115,12 @@ impl DemandCheck {
     /// `(model − measured) / measured`.
     pub fn disagreement(&self) -> Option<f64> {
         relative_error(self.model_ms, self.measured_ms?)
+    }
+
+    /// CPU ms per request the calibrated model charges: the on-core share of the trees'
+    /// times and the CPU added outside them.
+    pub fn charged_ms(&self) -> f64 {
+        self.model_ms * self.scaled_by.unwrap_or(1.0) + self.unspanned_ms.unwrap_or(0.0)
     }
 }
 

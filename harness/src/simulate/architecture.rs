@@ -70,6 +70,7 @@ pub fn processes(ops: &BTreeMap<String, Operation>, broker: bool) -> BTreeMap<St
                 pool_timeout_ms: 5000.0,
                 max_in_flight: 0,
                 background: 0.0,
+                unspanned_us: 0.0,
             };
             (name, p)
         })
@@ -93,6 +94,7 @@ fn bare(kind: &str) -> Process {
         pool_timeout_ms: 5000.0,
         max_in_flight: 0,
         background: 0.0,
+        unspanned_us: 0.0,
     }
 }
 

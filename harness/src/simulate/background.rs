@@ -70,6 +70,16 @@ pub fn least_squares(xy: &[(f64, f64)]) -> Option<(f64, f64)> {
     Some((my - b * mx, b))
 }
 
+/// The slope `b` of `process`'s CPU = a + b·X over `points`, in CPU ms per request;
+/// `None` with fewer than two points at different rates.
+pub fn slope_ms(points: &[Traced<'_>], process: &str) -> Option<f64> {
+    let xy: Vec<(f64, f64)> = samples(points, process)
+        .iter()
+        .map(|p| (p.x, p.cores))
+        .collect();
+    least_squares(&xy).map(|(_, b)| b * 1000.0)
+}
+
 /// Estimates every process's background from the held-in `points`, records it in its
 /// `checks` row and sets it in `arch` (per replica). Call after the trees' times are final
 /// (after `demand::scale_to_measured`): the subtraction uses the demand the model charges.
@@ -83,7 +93,7 @@ pub fn estimate(arch: &mut Architecture, checks: &mut [DemandCheck], points: &[T
         if s.is_empty() {
             continue;
         }
-        let demand_s = c.model_ms / 1000.0;
+        let demand_s = c.charged_ms() / 1000.0;
         let subtracted = s.iter().map(|p| p.cores - demand_s * p.x).sum::<f64>() / s.len() as f64;
         let xy: Vec<(f64, f64)> = s.iter().map(|p| (p.x, p.cores)).collect();
         let fit = least_squares(&xy);

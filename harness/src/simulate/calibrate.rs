@@ -1,7 +1,7 @@
 //! `crm-bench calibrate`: a crm-sim calibration derived from a measured report — per
 //! operation the tree of work from the breakdown's shapes, the event path from its
 //! asynchronous spans, processes and call policies as the code configures them — using only
-//! the held-in points (by default each architecture's lowest-rate traced sweep point), the
+//! the held-in points (by default each architecture's three lowest-rate traced sweep points), the
 //! utilisation law's cross-check of every process's service demand, and every process's
 //! background CPU (measured CPU beyond the trees' work, [`super::background`]).
 
@@ -28,11 +28,16 @@ pub struct Options {
     pub points: usize,
 }
 
+/// Held-in points by default: the three lowest traced rates. The utilisation law's slope
+/// (each process's CPU per request, [`demand::target_ms`]) needs a spread of rates: over two
+/// close light-load points the sampled CPU's noise moves it by a quarter or more.
+pub const DEFAULT_POINTS: usize = 3;
+
 impl Default for Options {
     fn default() -> Self {
         Options {
             arch: None,
-            points: 1,
+            points: DEFAULT_POINTS,
         }
     }
 }
@@ -132,7 +137,8 @@ pub fn calibrate(results: &Results, report: &str, opts: &Options) -> anyhow::Res
         let mut arch = architecture(run.arch, &points, &mut out.notes)
             .with_context(|| format!("calibrate {}", run.arch))?;
         let mut checks = demand::check(&arch, &points);
-        demand::scale_to_measured(&mut arch, &mut checks);
+        demand::scale_to_measured(&mut arch, &mut checks, &points);
+        demand::fill_unspanned(&mut arch, &mut checks, &points);
         background::estimate(&mut arch, &mut checks, &points);
         out.demand.push((run.arch, checks));
         for p in &points {
@@ -321,7 +327,11 @@ pub fn demand_table(cal: &Calibrated) -> String {
                 .disagreement()
                 .map_or(String::new(), |e| format!(" ({:+.0}%)", e * 100.0));
             let gap = match d.scaled_by {
-                Some(f) => format!("{gap}, its times scaled by {f:.3}"),
+                Some(f) => format!("{gap}, {:.0}% of its times on a core", f * 100.0),
+                None => gap,
+            };
+            let gap = match d.unspanned_ms {
+                Some(u) => format!("{gap}, {u:.3} ms outside its spans added"),
                 None => gap,
             };
             out.push_str(&format!(

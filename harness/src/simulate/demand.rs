@@ -14,7 +14,8 @@ use super::dists::sampled_mean;
 use crate::results::LoadRun;
 use crate::results::model::DemandCheck;
 
-/// CPU µs per request of each process the calibration charges, for a mix (operation →
+/// CPU µs per request of each process the calibration charges (the on-core share of its
+/// times), for a mix (operation →
 /// weight; operations not in the calibration are left out).
 pub fn model_demand(arch: &Architecture, mix: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
     let mut out: BTreeMap<String, f64> = BTreeMap::new();
@@ -41,13 +42,17 @@ pub fn model_demand(arch: &Architecture, mix: &BTreeMap<String, f64>) -> BTreeMa
         let share = w / total;
         for shape in &op.shapes {
             let k = share * shape.probability;
-            for n in &shape.nodes {
-                let own = n.self_us.as_ref().map_or(0.0, sampled_mean);
+            for (n, visit) in shape.nodes.iter().zip(visits(shape)) {
+                if visit && let Some(proc) = arch.processes.get(&n.process) {
+                    *out.entry(n.process.clone()).or_default() += k * proc.unspanned_us;
+                }
+                let own = n.self_us.as_ref().map_or(0.0, sampled_mean) * n.self_cpu.unwrap_or(1.0);
                 *out.entry(n.process.clone()).or_default() += k * own;
                 if let (Some(db), Some(proc)) = (&n.db_us, arch.processes.get(&n.process))
                     && let Some(database) = &proc.database
                 {
-                    *out.entry(database.clone()).or_default() += k * sampled_mean(db);
+                    *out.entry(database.clone()).or_default() +=
+                        k * sampled_mean(db) * n.db_cpu.unwrap_or(1.0);
                 }
                 if n.asynchronous
                     && let Some(parent) = n.parent.and_then(|p| shape.nodes.get(p))
@@ -61,6 +66,76 @@ pub fn model_demand(arch: &Architecture, mix: &BTreeMap<String, f64>) -> BTreeMa
         }
     }
     out
+}
+
+/// Which nodes of a shape are visits to their process: the root, and every node whose
+/// parent runs in another process (a call or an event reaching it).
+fn visits(shape: &crm_sim::input::calibration::Shape) -> Vec<bool> {
+    shape
+        .nodes
+        .iter()
+        .map(|n| {
+            n.parent
+                .and_then(|p| shape.nodes.get(p))
+                .is_none_or(|p| p.process != n.process)
+        })
+        .collect()
+}
+
+/// Visits per request of every process, for a mix (as [`model_demand`] weighs it).
+fn visits_per_request(arch: &Architecture, mix: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
+    let total: f64 = mix
+        .iter()
+        .filter(|(op, _)| arch.ops.contains_key(*op))
+        .map(|(_, w)| *w)
+        .sum();
+    let mut out: BTreeMap<String, f64> = BTreeMap::new();
+    for (name, w) in mix {
+        let Some(op) = arch.ops.get(name) else {
+            continue;
+        };
+        for shape in &op.shapes {
+            let k = w / total * shape.probability;
+            for (n, visit) in shape.nodes.iter().zip(visits(shape)) {
+                if visit {
+                    *out.entry(n.process.clone()).or_default() += k;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Where the trees charge a process clearly less than the slope of its CPU over two or more
+/// held-in rates (below it by more than [`SCALE_ABOVE`]), adds the difference as CPU
+/// outside its spans (`unspanned_us` per visit: reading and parsing a request before the
+/// first span, writing the answer after the last, exporting spans), burnt beside each visit
+/// and waited for by no one, so the model's CPU follows the utilisation law while the
+/// response time keeps the measured spans. Records it in each row's `unspanned_ms`. Call
+/// after [`scale_to_measured`]. With one held-in point nothing is added: its U/X cannot tell
+/// work per request from background, and the difference becomes background.
+pub fn fill_unspanned(arch: &mut Architecture, checks: &mut [DemandCheck], points: &[Traced<'_>]) {
+    let mut mix: BTreeMap<String, f64> = BTreeMap::new();
+    for p in points {
+        for (op, s) in &p.run.ops {
+            *mix.entry(op.clone()).or_default() += s.requests as f64;
+        }
+    }
+    let visits = visits_per_request(arch, &mix);
+    for c in checks.iter_mut() {
+        let slope = super::background::slope_ms(points, &c.process).filter(|b| *b > 0.0);
+        let (Some(t), Some(v)) = (slope, visits.get(&c.process)) else {
+            continue;
+        };
+        let charged = c.charged_ms();
+        if *v <= 0.0 || charged * SCALE_ABOVE >= t {
+            continue;
+        }
+        if let Some(proc) = arch.processes.get_mut(&c.process) {
+            proc.unspanned_us = (t - charged) * 1000.0 / v;
+            c.unspanned_ms = Some(t - charged);
+        }
+    }
 }
 
 /// The mix a run actually sent: operation → its share of the requests.
@@ -121,28 +196,48 @@ pub fn check(arch: &Architecture, points: &[Traced<'_>]) -> Vec<DemandCheck> {
             model_ms: model.get(p).copied().unwrap_or(0.0) / 1000.0,
             measured_ms: measured.get(p).copied(),
             scaled_by: None,
+            unspanned_ms: None,
             background: None,
         })
         .collect()
 }
 
-/// Scale a process's times above its measured CPU by more than this (10%) down to it.
+/// Split a process's times when the trees charge it more than this (10%) above its target.
 pub const SCALE_ABOVE: f64 = 1.10;
 
-/// Where the trees charge a process clearly more than its measured CPU (by more than
-/// [`SCALE_ABOVE`]), scales its times down to the utilisation law: span self time (and a
-/// statement's time as its client saw it, a publish's round trip) counts the wait for a core
-/// and other waits, while the model spends every µs of it as CPU and adds the queueing for
-/// cores by itself. Its own self times, the statements on it (a database), the broker's cost
-/// per event (the broker), the relay's (its only producer). Processes charged less than measured (CPU outside any span:
-/// parsing before the first span, exporting spans, background work) are left as they are.
-/// The relay's cost (one distribution for every producer) is scaled by the producers'
-/// factors averaged over the events each sends (1 for a producer left as it is). Records the
-/// factor in each row's `scaled_by`.
-pub fn scale_to_measured(arch: &mut Architecture, checks: &mut [DemandCheck]) {
+/// The CPU ms per request a process's trees should charge at the held-in `points`: the
+/// slope `b` of its CPU = a + b·X when the points are two or more at different rates (the
+/// background `a` is the intercept, [`super::background`]), else the utilisation law's
+/// D = U/X of the points, which counts the background in.
+pub fn target_ms(check: &DemandCheck, points: &[Traced<'_>]) -> Option<f64> {
+    match super::background::slope_ms(points, &check.process) {
+        Some(b) if b > 0.0 => Some(b),
+        _ => check.measured_ms,
+    }
+}
+
+/// Where the trees charge a process clearly more than its target CPU per request
+/// ([`target_ms`], by more than [`SCALE_ABOVE`]), puts only the target's share of its times
+/// on a core and leaves the rest as a wait that queues on nothing: span self time (and a
+/// statement's time as its client saw it) counts the wait for a core, wake-ups, the round
+/// trip to the database, while the model adds the queueing for cores by itself. So the
+/// response time at the held-in points keeps every measured µs while the CPU follows the
+/// utilisation law, and the model saturates where the CPU does. Its own self times
+/// (`self_cpu`), the statements on it (a database: `db_cpu`); the broker's cost per event is
+/// scaled down (it is CPU on the broker), the relay's by the producers' shares averaged over
+/// the events each sends. Processes charged less than their target (CPU outside any span:
+/// parsing before the first span, exporting spans) are left as they are. Records the share
+/// in each row's `scaled_by`.
+pub fn scale_to_measured(
+    arch: &mut Architecture,
+    checks: &mut [DemandCheck],
+    points: &[Traced<'_>],
+) {
     use super::dists::scaled;
     for c in checks.iter_mut() {
-        let Some(m) = c.measured_ms else { continue };
+        let Some(m) = target_ms(c, points) else {
+            continue;
+        };
         if c.model_ms <= 0.0 || m <= 0.0 || c.model_ms <= m * SCALE_ABOVE {
             continue;
         }
@@ -161,11 +256,11 @@ pub fn scale_to_measured(arch: &mut Architecture, checks: &mut [DemandCheck]) {
             .flat_map(|o| &mut o.shapes)
             .flat_map(|s| &mut s.nodes)
         {
-            if n.process == p {
-                n.self_us = n.self_us.as_ref().map(|d| scaled(d, f));
+            if n.process == p && n.self_us.is_some() {
+                n.self_cpu = Some(f);
             }
-            if is_db_of.contains(&n.process) {
-                n.db_us = n.db_us.as_ref().map(|d| scaled(d, f));
+            if is_db_of.contains(&n.process) && n.db_us.is_some() {
+                n.db_cpu = Some(f);
             }
         }
         if let Some(ev) = &mut arch.events
@@ -210,7 +305,7 @@ mod tests {
     use crate::simulate::dists::sampled_mean;
 
     #[test]
-    fn times_charged_clearly_above_the_measured_cpu_are_scaled_down_to_it() {
+    fn times_charged_clearly_above_the_measured_cpu_put_only_its_share_on_a_core() {
         let cal = crm_sim::Calibration::parse(
             "schema = \"crm-sim/calibration/v1\"\n[monolith.processes.monolith]\nkind = \"monolith\"\npool = 4\ndatabase = \"postgres\"\n[monolith.processes.postgres]\nkind = \"database\"\n[[monolith.ops.ping.shapes]]\nprobability = 1.0\nnodes = [{ process = \"monolith\", self_us = { q = [[0.0, 100.0], [1.0, 300.0]] }, db_us = { q = [[0.0, 50.0], [1.0, 150.0]] } }]\n",
             "c.toml",
@@ -226,6 +321,7 @@ mod tests {
                 model_ms: 0.2,
                 measured_ms: Some(0.1),
                 scaled_by: None,
+                unspanned_ms: None,
                 background: None,
             },
             DemandCheck {
@@ -233,14 +329,21 @@ mod tests {
                 model_ms: 0.1,
                 measured_ms: Some(0.105),
                 scaled_by: None,
+                unspanned_ms: None,
                 background: None,
             },
         ];
-        scale_to_measured(&mut arch, &mut checks);
+        scale_to_measured(&mut arch, &mut checks, &[]);
         assert_eq!(checks[0].scaled_by, Some(0.5));
         assert_eq!(checks[1].scaled_by, None, "within the noise: left as it is");
         let n = &arch.ops["ping"].shapes[0].nodes[0];
-        assert_eq!(sampled_mean(n.self_us.as_ref().unwrap()), 100.0);
-        assert_eq!(sampled_mean(n.db_us.as_ref().unwrap()), 100.0);
+        assert_eq!(
+            sampled_mean(n.self_us.as_ref().unwrap()),
+            200.0,
+            "the measured time is kept"
+        );
+        assert_eq!((n.self_cpu, n.db_cpu), (Some(0.5), None));
+        let model = model_demand(&arch, &mix);
+        assert_eq!((model["monolith"], model["postgres"]), (100.0, 100.0));
     }
 }

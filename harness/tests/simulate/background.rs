@@ -6,7 +6,7 @@ use crm_bench::results::model::ModelRow;
 use crm_bench::simulate::{self, Options, synthetic};
 use crm_sim::Calibration;
 
-use super::{close, known, spec};
+use super::{close, known, one_point, spec};
 
 /// The known model with background CPU (cores per replica) where the real system burns it:
 /// the monolith's pollers, the gateway's health checks, the services' relays and samplers.
@@ -46,7 +46,7 @@ fn background_cpu_is_recovered_and_the_cpu_per_request_falls_with_the_rate() {
         }
     };
     // One held-in point: measured CPU rate − trees × achieved rate.
-    let one = simulate::calibrate(&results, "synthetic", &Options::default()).unwrap();
+    let one = simulate::calibrate(&results, "synthetic", &one_point()).unwrap();
     recovered(&one, 0.002);
     assert!(
         one.demand
@@ -86,7 +86,7 @@ fn background_cpu_is_recovered_and_the_cpu_per_request_falls_with_the_rate() {
     );
     // Validation on the lowest point: the predicted CPU per request carries the background,
     // so it falls with the rate as the "measured" one does, and lands near it.
-    let check = simulate::validate(&results, "synthetic", &Options::default()).unwrap();
+    let check = simulate::validate(&results, "synthetic", &one_point()).unwrap();
     eprintln!("{}", crm_bench::cli::simulate::validation_text(&check));
     for a in &check.archs {
         let mut cpu: Vec<_> = a
@@ -110,4 +110,41 @@ fn background_cpu_is_recovered_and_the_cpu_per_request_falls_with_the_rate() {
         assert!(measured > 1.1, "{}: measured fell by {measured}", a.arch);
         close(predicted, measured, 0.05, &format!("{} CPU fall", a.arch));
     }
+}
+
+#[test]
+fn cpu_no_span_covers_is_recovered_from_the_slope_and_kept_off_the_response_path() {
+    // The known gateway burns 0.2 ms per visit outside its spans (the synthetic breakdown
+    // cannot see it; its CPU samples do). Over three held-in rates the slope finds it;
+    // the response times are left to the spans.
+    let mut k = known();
+    let gw = k
+        .micro
+        .as_mut()
+        .unwrap()
+        .processes
+        .get_mut("gateway")
+        .unwrap();
+    gw.unspanned_us = 200.0;
+    let results = synthetic::report(&k, &spec(true)).expect("the synthetic report simulates");
+    let three = simulate::calibrate(&results, "synthetic", &Options::default()).unwrap();
+    let got = &three.calibration.micro.as_ref().unwrap().processes["gateway"];
+    close(
+        got.unspanned_us,
+        200.0,
+        0.10,
+        "gateway µs outside its spans per visit",
+    );
+    let row = three
+        .demand
+        .iter()
+        .flat_map(|(_, d)| d)
+        .find(|d| d.process == "gateway")
+        .unwrap();
+    assert!(row.unspanned_ms.is_some(), "{row:?}");
+    // One held-in point cannot tell it from background: nothing is added.
+    let one = simulate::calibrate(&results, "synthetic", &one_point()).unwrap();
+    let one_gw = &one.calibration.micro.as_ref().unwrap().processes["gateway"];
+    assert_eq!(one_gw.unspanned_us, 0.0);
+    assert!(one_gw.background > 0.0, "the difference becomes background");
 }

@@ -243,6 +243,11 @@ pub struct Process {
     /// served ahead of request work on its node and counts against the replica's quota.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub background: f64,
+    /// CPU µs per visit that no span covers (reading and parsing a request before its first
+    /// span, writing the answer after its last, exporting spans): burnt on the replica beside
+    /// each call or event it serves, waited for by no one.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unspanned_us: f64,
 }
 
 fn is_zero(x: &f64) -> bool {
@@ -306,9 +311,18 @@ pub struct Node {
     /// CPU time of the node itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_us: Option<DistSpec>,
+    /// The share of `self_us` spent on a core (default 1); the rest is a wait that holds
+    /// nothing and queues on nothing (wake-ups, I/O, waits the trace cannot name), taken
+    /// after the CPU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_cpu: Option<f64>,
     /// Time of all its statements together, on its process's database.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub db_us: Option<DistSpec>,
+    /// The share of each statement's time spent on the database's cores (default 1); the
+    /// rest (the round trip, wake-ups) is a wait holding the pool connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_cpu: Option<f64>,
     /// Statements per visit (a mean: 2.5 is 2 or 3 with equal chance); default 1 with `db_us`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub db_statements: Option<f64>,

@@ -77,6 +77,7 @@ impl Architecture {
             );
             p.positive(proc.pool_timeout_ms, &format!("{at}.pool_timeout_ms"));
             p.non_negative(proc.background, &format!("{at}.background"));
+            p.non_negative(proc.unspanned_us, &format!("{at}.unspanned_us"));
             match &proc.database {
                 Some(db) => self.process_of_kind(db, "database", &format!("{at}.database"), p),
                 None => p.check(proc.pool == 0, &format!("{at}.pool"), || {
@@ -212,6 +213,13 @@ impl Architecture {
         ] {
             if let Some(d) = d {
                 p.dist(d, &format!("{at}.{key}"));
+            }
+        }
+        for (key, share) in [("self_cpu", n.self_cpu), ("db_cpu", n.db_cpu)] {
+            if let Some(v) = share {
+                p.check((0.0..=1.0).contains(&v), &format!("{at}.{key}"), || {
+                    format!("a share of the time spent on a core: between 0 and 1, got {v}")
+                });
             }
         }
         if let Some(k) = n.db_statements {

@@ -21,6 +21,8 @@ pub(crate) struct ProcDef {
     pub(crate) eligible: Vec<usize>,
     /// CPU outside requests, cores per replica.
     pub(crate) background: f64,
+    /// CPU per visit outside its spans, ns.
+    pub(crate) unspanned: f64,
 }
 
 pub(crate) struct BreakerDef {
@@ -46,8 +48,12 @@ pub(crate) struct NodeDef {
     pub(crate) remote: bool,
     pub(crate) policy: usize,
     pub(crate) self_cost: Option<Dist>,
+    /// The share of the self time on a core; the rest is a pure wait.
+    pub(crate) self_cpu: f64,
     /// Total statement time and mean statement count.
     pub(crate) db: Option<(Dist, f64)>,
+    /// The share of a statement's time on the database's cores; the rest is a wait.
+    pub(crate) db_cpu: f64,
     pub(crate) wire: Option<Dist>,
     /// Synchronous children: groups run one after another, a group's members in parallel.
     pub(crate) groups: Vec<Vec<u16>>,
@@ -210,6 +216,7 @@ impl Model {
                     quota: pl.and_then(|p| p.cpus),
                     eligible: machines.eligible(pl.map_or(&[][..], |p| &p.nodes)),
                     background: cp.background,
+                    unspanned: cp.unspanned_us * 1e3,
                 }
             })
             .collect();
@@ -264,6 +271,8 @@ impl Model {
                                         .as_deref()
                                         .map_or(default_policy, policy_index),
                                     self_cost: n.self_us.as_ref().map(|d| d.compile()),
+                                    self_cpu: n.self_cpu.unwrap_or(1.0),
+                                    db_cpu: n.db_cpu.unwrap_or(1.0),
                                     db: n
                                         .db_us
                                         .as_ref()

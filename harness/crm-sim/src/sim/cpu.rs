@@ -28,6 +28,8 @@ use crate::engine::Time;
 pub(crate) enum Job {
     Frame(super::slab::Id),
     Flow(super::slab::Id),
+    /// Work no one waits for (a process's CPU outside its spans).
+    Detached,
 }
 
 struct Queued {

@@ -1,6 +1,7 @@
-//! A node of a request tree at work on one replica: its own CPU, then its statements
-//! (holding one of its replica's pool connections, each statement CPU on the database's
-//! replica), then its children, group after group (a group's members in parallel: the
+//! A node of a request tree at work on one replica: its own CPU (and the off-core rest of its
+//! self time, a pure wait), then its statements (holding one of its replica's pool
+//! connections, each statement CPU on the database's replica and the rest a wait), then its
+//! children, group after group (a group's members in parallel: the
 //! group lasts as long as its slowest), then its answer. A child's failure fails the frame
 //! at once (the remaining siblings' answers are ignored, as `try_join` drops them).
 //!
@@ -35,8 +36,12 @@ pub(crate) enum Ret {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     Cpu,
+    /// The off-core rest of the self time.
+    CpuWait,
     Pool,
     Statement,
+    /// The off-core rest of a statement, holding the connection.
+    StatementWait,
     Children,
 }
 
@@ -49,26 +54,11 @@ pub(crate) struct Frame {
     phase: Phase,
     statements: u32,
     statement_ns: f64,
+    /// The self time's off-core rest, waited after the CPU.
+    wait_ns: f64,
     since: Time,
     group: u16,
     pending: u16,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Stage {
-    Relay,
-    Broker,
-    Deliver,
-    Consume(usize),
-}
-
-pub(crate) struct Flow {
-    op: u16,
-    shape: u16,
-    node: u16,
-    producer: usize,
-    committed: Time,
-    stage: Stage,
 }
 
 impl Sim<'_> {
@@ -90,14 +80,22 @@ impl Sim<'_> {
             phase: Phase::Cpu,
             statements: 0,
             statement_ns: 0.0,
+            wait_ns: 0.0,
             since: now,
             group: 0,
             pending: 0,
         });
         let def = &self.m.ops[op].shapes[shape][node];
+        let unspanned = self.m.procs[self.replicas[replica].proc].unspanned;
+        if def.remote && unspanned > 0.0 {
+            self.cpu
+                .submit(now, replica, unspanned, Job::Detached, &mut self.completed);
+        }
         match &def.self_cost {
             Some(d) => {
-                let work = d.sample(&mut self.rng);
+                let time = d.sample(&mut self.rng);
+                let work = time * def.self_cpu;
+                self.frames.get_mut(f).expect("live frame").wait_ns = time - work;
                 self.cpu
                     .submit(now, replica, work, Job::Frame(f), &mut self.completed);
             }
@@ -110,9 +108,27 @@ impl Sim<'_> {
         if self.replicas[fr.replica].paused {
             return self.replicas[fr.replica].held.push((f, Held::Cpu));
         }
+        let def = &self.m.ops[fr.op as usize].shapes[fr.shape as usize][fr.node as usize];
+        let wait = match fr.phase {
+            Phase::Cpu => fr.wait_ns,
+            Phase::Statement => fr.statement_ns * (1.0 - def.db_cpu),
+            _ => 0.0,
+        };
+        let fr = self.frames.get_mut(f).expect("live frame");
         match fr.phase {
-            Phase::Cpu => self.statements(now, f),
-            Phase::Statement => self.next_statement(now, f),
+            Phase::Cpu | Phase::Statement if wait >= 1.0 => {
+                fr.phase = if fr.phase == Phase::Cpu {
+                    Phase::CpuWait
+                } else {
+                    Phase::StatementWait
+                };
+                self.q.after(wait as Time, Ev::FrameWait(f));
+            }
+            Phase::Cpu | Phase::CpuWait => self.statements(now, f),
+            Phase::Statement | Phase::StatementWait => {
+                fr.phase = Phase::Statement;
+                self.next_statement(now, f)
+            }
             Phase::Pool | Phase::Children => {}
         }
     }
@@ -165,7 +181,8 @@ impl Sim<'_> {
             return self.children(now, f);
         }
         fr.statements -= 1;
-        let work = fr.statement_ns;
+        let def = &self.m.ops[fr.op as usize].shapes[fr.shape as usize][fr.node as usize];
+        let work = fr.statement_ns * def.db_cpu;
         let db = self.m.procs[self.replicas[r].proc]
             .database
             .and_then(|p| self.pick_up(p));
@@ -276,114 +293,6 @@ impl Sim<'_> {
             {
                 self.redeliver(now, flow);
             }
-        }
-    }
-
-    fn publish(&mut self, now: Time, op: usize, shape: usize, node: usize, producer: usize) {
-        let Some(ev) = &self.m.events else { return };
-        let flow = self.flows.insert(Flow {
-            op: op as u16,
-            shape: shape as u16,
-            node: node as u16,
-            producer,
-            committed: now,
-            stage: Stage::Relay,
-        });
-        let wait = if ev.relay_poll > 0 {
-            ev.relay_poll - now % ev.relay_poll
-        } else {
-            0
-        };
-        self.q.after(wait, Ev::Flow(flow));
-    }
-
-    pub(crate) fn flow_step(&mut self, now: Time, id: Id) {
-        let m = self.m;
-        let Some(ev) = &m.events else { return };
-        let Some(flow) = self.flows.get(id) else {
-            return;
-        };
-        let (op, shape, node, producer, stage) = (
-            flow.op as usize,
-            flow.shape as usize,
-            flow.node as usize,
-            flow.producer,
-            flow.stage,
-        );
-        let set = |sim: &mut Self, stage: Stage| {
-            if let Some(f) = sim.flows.get_mut(id) {
-                f.stage = stage;
-            }
-        };
-        match stage {
-            Stage::Relay => {
-                set(self, Stage::Broker);
-                match &ev.relay {
-                    Some(d) => {
-                        let work = d.sample(&mut self.rng);
-                        self.cpu
-                            .submit(now, producer, work, Job::Flow(id), &mut self.completed);
-                    }
-                    None => self.flow_step(now, id),
-                }
-            }
-            Stage::Broker => match ev.broker.map(|b| self.pick_up(b)) {
-                // The broker is down: the relay tries again later.
-                Some(None) => self.q.after(ev.redeliver, Ev::Flow(id)),
-                Some(Some(b)) => {
-                    set(self, Stage::Deliver);
-                    let work = ev
-                        .broker_cost
-                        .as_ref()
-                        .map_or(0.0, |d| d.sample(&mut self.rng));
-                    self.cpu
-                        .submit(now, b, work, Job::Flow(id), &mut self.completed);
-                }
-                None => {
-                    set(self, Stage::Deliver);
-                    self.flow_step(now, id);
-                }
-            },
-            Stage::Deliver => {
-                let def = &m.ops[op].shapes[shape][node];
-                match self.pick(now, def.proc).filter(|r| self.replicas[*r].up) {
-                    Some(r) => {
-                        let wire = def.wire.as_ref().map_or(0.0, |d| d.sample(&mut self.rng));
-                        set(self, Stage::Consume(r));
-                        self.q
-                            .after(wire as Time + self.replicas[r].slow, Ev::Flow(id));
-                    }
-                    None => self.redeliver(now, id),
-                }
-            }
-            Stage::Consume(r) => {
-                if self.replicas[r].up && !self.replicas[r].paused {
-                    self.start_frame(now, op, shape, node, r, Ret::Flow(id));
-                } else {
-                    self.redeliver(now, id);
-                }
-            }
-        }
-    }
-
-    pub(crate) fn flow_cpu_done(&mut self, now: Time, id: Id) {
-        self.flow_step(now, id);
-    }
-
-    fn redeliver(&mut self, _now: Time, id: Id) {
-        let Some(ev) = &self.m.events else { return };
-        if let Some(flow) = self.flows.get_mut(id) {
-            flow.stage = Stage::Deliver;
-            self.q.after(ev.redeliver, Ev::Flow(id));
-        }
-    }
-
-    fn flow_done(&mut self, now: Time, id: Id, res: Result<(), FailureClass>) {
-        if res.is_err() {
-            return self.redeliver(now, id);
-        }
-        if let Some(flow) = self.flows.remove(id) {
-            self.rec.lag(flow.op as usize, now - flow.committed);
         }
     }
 }

@@ -5,8 +5,9 @@
 //! - [`cpu`]: nodes' cores, processor sharing, CFS quotas, pauses.
 //! - [`replica`]: replicas, the balancer, health checks, breakers.
 //! - [`call`]: remote calls: slots, wire, timeouts, retries.
-//! - [`frame`]: a node of a request tree at work: CPU, pool, statements, children; the
-//!   asynchronous event path.
+//! - [`frame`]: a node of a request tree at work: CPU and off-core waits, pool, statements,
+//!   children.
+//! - [`flow`]: the asynchronous event path: relay, broker, consumer, redelivery.
 //! - [`control`]: faults, redeploys and the autoscaler.
 //! - [`workload`]: open-loop arrivals, closed-loop users, requests.
 //! - [`timers`], [`slab`]: timeouts in FIFOs; records addressed by generation.
@@ -14,6 +15,7 @@
 mod call;
 mod control;
 mod cpu;
+mod flow;
 mod frame;
 mod replica;
 pub(crate) mod slab;
@@ -50,6 +52,8 @@ pub(crate) enum Ev {
     CallRetry(Id),
     Timer(u16),
     Flow(Id),
+    /// A frame's off-core wait is over.
+    FrameWait(Id),
     Fault {
         idx: u16,
         end: bool,
@@ -86,7 +90,7 @@ pub(crate) struct Sim<'m> {
     reqs: Slab<workload::Req>,
     calls: Slab<call::Call>,
     frames: Slab<frame::Frame>,
-    flows: Slab<frame::Flow>,
+    flows: Slab<flow::Flow>,
     timers: Timers,
     due: Vec<Token>,
     conns: Sem<Id>,
@@ -216,6 +220,7 @@ impl<'m> Sim<'m> {
                 self.due.clear();
             }
             Ev::Flow(f) => self.flow_step(now, f),
+            Ev::FrameWait(f) => self.frame_cpu_done(now, f),
             Ev::Fault { idx, end } => self.fault(now, idx as usize, end),
             Ev::Redeploy { idx, step } => self.redeploy(now, idx as usize, step as usize),
             Ev::ReplicaUp {
@@ -268,6 +273,7 @@ impl<'m> Sim<'m> {
                     match *job {
                         Job::Frame(f) => self.frame_cpu_done(now, f),
                         Job::Flow(f) => self.flow_cpu_done(now, f),
+                        Job::Detached => {}
                     }
                 }
                 let mut jobs = jobs;

@@ -121,6 +121,22 @@ fn a_parent_that_makes_a_cycle_is_refused() {
 }
 
 #[test]
+fn a_cpu_share_outside_zero_to_one_is_refused() {
+    let text = CAL.replacen(
+        "process = \"customers\"\nparent = 1",
+        "process = \"customers\"\nparent = 1\nself_cpu = 1.5",
+        1,
+    );
+    let e = refused(Calibration::parse(&text, "c.toml"));
+    assert_problem(
+        &e,
+        "micro.ops.get_company.shapes[0].nodes[2].self_cpu",
+        line_of(&text, "self_cpu"),
+        "between 0 and 1",
+    );
+}
+
+#[test]
 fn a_calibration_of_another_schema_version_is_refused() {
     let text = format!(
         "# from crm-bench calibrate\n{}",

@@ -140,3 +140,53 @@ fn background_cpu_leaves_an_mm1_station_of_the_remaining_capacity() {
     let cores = out.processes["app"].cores_used;
     assert!(rel(cores, b + lambda * d) < 0.02, "{cores} cores used");
 }
+
+#[test]
+fn the_off_core_share_of_a_self_time_is_a_wait_that_queues_on_nothing() {
+    // Self time exp(4 ms), a quarter of it on the core: the CPU is an M/M/1 station of
+    // d = 1 ms at λ = 600/s (W = d / (1 − λd) = 2.5 ms) and the other 3 ms a pure delay,
+    // so W = 5.5 ms, where charging all of it as CPU would overload the core (ρ = 2.4).
+    let cal = station("{ exp = 4000.0 }").replace(
+        "self_us = { exp = 4000.0 }",
+        "self_us = { exp = 4000.0 }, self_cpu = 0.25",
+    );
+    let out = run(&cal, &open(1, 600.0, 1e6, ""));
+    assert!(out.total.ok >= 990_000, "{} requests", out.total.ok);
+    let w = out.total.mean_us;
+    assert!(rel(w, 5500.0) < 0.02, "W = {w} µs, expected 5500");
+    let cores = out.processes["app"].cores_used;
+    assert!(rel(cores, 0.6) < 0.02, "{cores} cores used, expected 0.6");
+}
+
+#[test]
+fn a_statements_off_core_share_holds_the_connection_but_not_the_database() {
+    // One connection, 2 ms statements of which half on the database (64 cores, no queue):
+    // the connection is an M/D/1 station of S = 2 ms at λ = 250/s (ρ = 0.5), W = S +
+    // ρS / (2(1 − ρ)) = 3 ms, while the database burns only 1 ms per request (0.25 cores).
+    let extra = "[processes.pg]\nnodes = [\"db\"]";
+    let cal = pool_station(1, "{ fixed = 2000.0 }")
+        .replace("db_statements = 1", "db_statements = 1, db_cpu = 0.5");
+    let out = run(&cal, &open(1, 250.0, 1e6, extra));
+    let w = out.total.mean_us;
+    assert!(rel(w, 3000.0) < 0.02, "W = {w} µs, expected 3000");
+    let cores = out.processes["pg"].cores_used;
+    assert!(rel(cores, 0.25) < 0.02, "{cores} cores used, expected 0.25");
+}
+
+#[test]
+fn cpu_outside_the_spans_loads_the_core_but_is_waited_for_by_no_one() {
+    // Self time exp(1 ms) plus u = 0.5 ms per visit burnt beside it, λ = 400/s: the core
+    // does λ(d + u) = 0.6 of its time. The request waits for its own work only, sharing the
+    // core with its companion: slower than processor sharing with independent arrivals,
+    // d / (1 − ρ) = 2.5 ms, faster than waiting for both in turn, (d + u) / (1 − ρ) = 3.75 ms.
+    let cal = station("{ exp = 1000.0 }").replace(
+        "kind = \"monolith\"\n",
+        "kind = \"monolith\"\nunspanned_us = 500.0\n",
+    );
+    let out = run(&cal, &open(1, 400.0, 1e6, ""));
+    assert!(out.total.ok >= 990_000, "{} requests", out.total.ok);
+    let cores = out.processes["app"].cores_used;
+    assert!(rel(cores, 0.6) < 0.02, "{cores} cores used, expected 0.6");
+    let w = out.total.mean_us;
+    assert!(w > 2500.0 * 1.02 && w < 3750.0, "W = {w} µs");
+}

@@ -119,7 +119,8 @@ pub(crate) fn section(doc: &mut Doc, results: &Results, figures: &[Figure]) {
                 "model (trees)",
                 "measured (U/X)",
                 "disagreement",
-                "times scaled by",
+                "share on a core",
+                "added outside spans",
                 "background (cores)",
             ]);
             for c in &a.demand {
@@ -131,6 +132,7 @@ pub(crate) fn section(doc: &mut Doc, results: &Results, figures: &[Figure]) {
                     c.disagreement()
                         .map_or("–".into(), |e| format!("{:+.0}%", e * 100.0)),
                     c.scaled_by.map_or("–".into(), |f| format!("{f:.3}")),
+                    c.unspanned_ms.map_or("–".into(), |u| format!("{u:.3} ms")),
                     c.background.as_ref().map_or("–".into(), |b| b.describe()),
                 ]);
             }
@@ -139,9 +141,14 @@ pub(crate) fn section(doc: &mut Doc, results: &Results, figures: &[Figure]) {
                  charge each process (span self times, statements, relay and broker) against \
                  the utilisation law D = U/X from its measured CPU seconds. Span self time is \
                  not CPU: a wait for a core counts in it, work outside any span does not. \
-                 Where the trees charge a process more than 10% above its measured CPU, the \
-                 calibration scales its times down to it (the model adds the wait for cores \
-                 back by itself); the factor is in its column. Background is the CPU a process \
+                 Where the trees charge a process more than 10% above its target — the slope \
+                 b of CPU = a + b·X over two or more held-in rates, else U/X — the \
+                 calibration puts only that share of its times on a core and keeps the rest \
+                 as a wait that queues on nothing (the model adds the wait for cores back by \
+                 itself); the share is in its column. Where they charge it more than 10% \
+                 below, the difference is CPU no span covers (reading a request before its \
+                 first span, writing the answer, exporting spans): the model burns it beside \
+                 each visit, waited for by no one. Background is the CPU a process \
                  burns outside any request span (health checks, pollers, relays, metrics): \
                  measured CPU rate − trees × achieved rate X at the held-in point, or the \
                  intercept of the least-squares line CPU = a + b·X over two or more; the model \
