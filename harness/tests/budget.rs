@@ -2,7 +2,8 @@
 //! nats-server: a tiny scenario gives each the same two budgets (PostgreSQL and NATS inside
 //! them), and both must come out with a non-zero max rate under the SLO at each, a split
 //! that adds up to the budget, and the verdict rows. A budget that cannot work is refused
-//! with its key's path and line.
+//! with its key's path and line. Beneath both: a quota set on a running process holds it
+//! to its share, and lifting it frees the process again.
 
 use crm_bench::experiment::{self, RunOptions};
 use crm_bench::results::{Budget, Experiment};
@@ -61,6 +62,38 @@ fn a_budget_that_cannot_work_is_refused_with_its_key_path() {
         r#"architectures = ["monolith"]"#,
     );
     Scenario::parse(&mono, "budget.toml").expect("two processes fit in 0.1 core");
+}
+
+#[test]
+fn a_quota_set_on_a_running_process_bounds_it_and_lifting_frees_it() {
+    use crm_bench::runtime::{cgroup, procfs};
+    use std::time::Duration;
+    if !cgroup::available() {
+        eprintln!("skipped: CPU quotas need write access to /sys/fs/cgroup (root)");
+        return;
+    }
+    let mut busy = std::process::Command::new("sh")
+        .args(["-c", "while :; do :; done"])
+        .spawn()
+        .expect("a busy loop");
+    let pid = busy.id();
+    let deployment = format!("budget-test-{}", std::process::id());
+    let cores_used = |secs: f64| {
+        let before = procfs::cpu_seconds(pid, false);
+        std::thread::sleep(Duration::from_secs_f64(secs));
+        (procfs::cpu_seconds(pid, false) - before) / secs
+    };
+    cgroup::set_cpu_quota(&deployment, "busy", &[pid], Some(0.1)).expect("a quota");
+    std::thread::sleep(Duration::from_millis(200));
+    let limited = cores_used(1.5);
+    cgroup::set_cpu_quota(&deployment, "busy", &[pid], None).expect("lifted");
+    std::thread::sleep(Duration::from_millis(200));
+    let free = cores_used(1.5);
+    let _ = busy.kill();
+    let _ = busy.wait();
+    cgroup::remove(&deployment);
+    assert!(limited < 0.2, "under 0.1 core: used {limited:.3}");
+    assert!(free > 2.0 * limited, "lifted: {free:.3} vs {limited:.3}");
 }
 
 fn budget_of(results: &crm_bench::results::Results, arch: Arch) -> &Budget {
