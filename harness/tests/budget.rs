@@ -51,6 +51,11 @@ fn a_budget_that_cannot_work_is_refused_with_its_key_path() {
         e.contains("experiment[0].budgets[1]: must be a positive"),
         "{e}"
     );
+    let e = err(BUDGET.replace("[data]", "runtime = \"docker\"\n[data]"));
+    assert!(
+        e.contains("experiment[0].kind: needs runtime = \"process\""),
+        "{e}"
+    );
     let e = err(with("budgets = []"));
     assert!(
         e.contains("experiment[0].budgets: needs at least one budget"),

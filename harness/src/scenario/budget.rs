@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::experiment::SweepSearch;
 use super::problems::Problems;
-use crate::topology::{self, Arch};
+use crate::topology::{self, Arch, RuntimeKind};
 
 /// `kind = "budget"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -66,15 +66,19 @@ fn cpus_in(list: &str) -> usize {
         .sum()
 }
 
-/// Checks a budget experiment at `at` (`experiment[3]`) for `archs`; `sut` is the
-/// scenario's `cpus.sut`.
-pub(super) fn validate(
-    p: &mut Problems,
-    at: &str,
-    b: &BudgetSpec,
-    archs: &[Arch],
-    sut: Option<&str>,
-) {
+/// Checks a budget experiment at `at` (`experiment[3]`) of `scenario`.
+pub(super) fn validate(p: &mut Problems, at: &str, b: &BudgetSpec, scenario: &super::Scenario) {
+    let archs = &scenario.architectures;
+    let sut = scenario.cpus.sut.as_deref();
+    p.check(
+        scenario.runtime == RuntimeKind::Process,
+        &format!("{at}.kind"),
+        || {
+            "needs runtime = \"process\": quotas are set on running processes (cgroups), \
+             which the docker runtime does not do"
+                .into()
+        },
+    );
     p.check(!b.budgets.is_empty(), &format!("{at}.budgets"), || {
         "needs at least one budget, in cores, such as [0.5, 1.0]".into()
     });
