@@ -17,6 +17,13 @@
 //! its share of the rest in proportion to that measured demand — the monolith's process and
 //! its PostgreSQL likewise. The split is stored in the results and printed in the report.
 //! Quotas are set on the running processes and lifted afterwards; nothing restarts.
+//!
+//! The monolith runs as `up` started it: one process reached directly (brought up with
+//! replicas, the replicas and their balancer share the budget the same way).
+//!
+//! Limits: the split is static, as per-container limits are in a deployment — a process
+//! cannot borrow another's idle share, which costs the side with more processes more — and
+//! the demand is measured at the calibration rate, not at each knee.
 
 use std::collections::BTreeMap;
 
