@@ -8,13 +8,14 @@
 //! - [`convert`]: the engine's results into the report's; [`intervals`]: confidence
 //!   intervals and ms-resolution timings from the per-request log.
 //! - [`knee`]: the search for the highest rate under the SLO, apart from HTTP.
-//! - `sweep`, `fault`, `deploy`, `scale`, `noisy`, `consistency`, `resources`, `journeys`,
-//!   `steps`: one file per experiment kind.
+//! - `sweep`, `fault`, `deploy`, `scale`, `budget`, `noisy`, `consistency`, `resources`,
+//!   `journeys`, `steps`: one file per experiment kind.
 //! - [`machine`], [`calibrate`], [`sampler`], [`progress`]: facts, the machine-speed
 //!   reference, resource sampling, progress bars.
 //! - `restore`: the deployment back into its starting shape between experiments.
 
 pub mod adaptive;
+mod budget;
 pub mod calibrate;
 mod consistency;
 pub mod convert;
@@ -372,6 +373,7 @@ async fn run_experiment(
         ExperimentSpec::Fault(f) => Some(Experiment::Fault(fault::run(ctx, f).await?)),
         ExperimentSpec::Deploy(d) => Some(Experiment::Deploy(deploy::run(ctx, d).await?)),
         ExperimentSpec::Scale(s) => Some(Experiment::Scale(scale::run(ctx, s).await?)),
+        ExperimentSpec::Budget(b) => Some(Experiment::Budget(budget::run(ctx, b).await?)),
         ExperimentSpec::NoisyNeighbour(n) => {
             Some(Experiment::NoisyNeighbour(noisy::run(ctx, n).await?))
         }

@@ -2,8 +2,8 @@
 //! same experiment on both architectures, and the sweep rate both can be compared at.
 
 use crate::results::{
-    ArchRun, Consistency, Deploy, Experiment, Fault, Journeys, NoisyNeighbour, Resources, Results,
-    Scale, Sweep, SweepPoint,
+    ArchRun, Budget, Consistency, Deploy, Experiment, Fault, Journeys, NoisyNeighbour, Resources,
+    Results, Scale, Sweep, SweepPoint,
 };
 use crate::topology::Arch;
 
@@ -38,6 +38,7 @@ of_kind!(sweeps, Sweep, Sweep);
 of_kind!(faults, Fault, Fault);
 of_kind!(deploys, Deploy, Deploy);
 of_kind!(scales, Scale, Scale);
+of_kind!(budgets, Budget, Budget);
 of_kind!(noisy, NoisyNeighbour, NoisyNeighbour);
 of_kind!(consistency, Consistency, Consistency);
 of_kind!(resources, Resources, Resources);

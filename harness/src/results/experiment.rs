@@ -21,6 +21,7 @@ pub enum Experiment {
     Fault(Fault),
     Deploy(Deploy),
     Scale(Scale),
+    Budget(Budget),
     NoisyNeighbour(NoisyNeighbour),
     Consistency(Consistency),
     Resources(Resources),
@@ -148,6 +149,61 @@ pub struct ScalePoint {
     /// Further runs of the same point, as [`SweepPoint::repeats`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub repeats: Vec<LoadRun>,
+}
+
+/// The max rate under the SLO at equal total CPU budgets of the system under test.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Budget {
+    pub name: String,
+    /// The request path (e.g. "client → monolith (direct)").
+    pub path: String,
+    /// What shares a budget and how it is split, in words (for the report).
+    pub rule: String,
+    /// The least any process was given, cores.
+    pub min_cpus: f64,
+    pub calibration: BudgetCalibration,
+    /// One per budget, in increasing order.
+    pub points: Vec<BudgetPoint>,
+    /// Cores needed for a configured rate, by linear interpolation over the budgets.
+    pub cores_for_rate: CoresForRate,
+}
+
+/// The short unlimited run whose per-process CPU splits the budgets.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BudgetCalibration {
+    pub rate_rps: f64,
+    /// Seconds the CPU was sampled over (warm-up included).
+    pub wall_s: f64,
+    /// CPU seconds per instance over the run.
+    pub cpu_s: BTreeMap<String, f64>,
+    /// Each instance's share of the total.
+    pub shares: BTreeMap<String, f64>,
+}
+
+/// One budget: the split, and the knee search under it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BudgetPoint {
+    /// Total cores of the system under test.
+    pub budget_cpus: f64,
+    /// Cores (CPU quota) per instance; they sum to `budget_cpus`.
+    pub split: BTreeMap<String, f64>,
+    pub max_rate_under_slo: Option<f64>,
+    /// `max_rate_under_slo / budget_cpus`, with its interval from the knee's.
+    pub max_rate_per_cpu: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rate_per_cpu_ci: Option<Ci>,
+    /// The knee search run under this budget.
+    pub sweep: Sweep,
+}
+
+/// "Cores needed for rate R", interpolated between the budgets measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CoresForRate {
+    pub rate_rps: f64,
+    /// `None` when R is outside the max rates measured (`how` says which side).
+    pub cores: Option<f64>,
+    /// How it was found, e.g. "linear interpolation between 0.5 and 1 CPU".
+    pub how: String,
 }
 
 /// Interactive traffic alone and beside heavy analytics queries.

@@ -20,8 +20,8 @@ mod precision;
 
 pub use breakdown::Breakdown;
 pub use experiment::{
-    Consistency, Deploy, Experiment, Fault, Journeys, NoisyNeighbour, ProjectionLag, Resources,
-    Scale, ScalePoint, Sweep, SweepPoint,
+    Budget, BudgetCalibration, BudgetPoint, Consistency, CoresForRate, Deploy, Experiment, Fault,
+    Journeys, NoisyNeighbour, ProjectionLag, Resources, Scale, ScalePoint, Sweep, SweepPoint,
 };
 pub use machine::{Calibration, Machine, median};
 pub use model::ModelCheck;

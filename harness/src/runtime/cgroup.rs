@@ -49,17 +49,7 @@ pub fn limit(
     memory: Option<u64>,
 ) -> anyhow::Result<()> {
     if unified() {
-        let dir = group("", deployment, instance);
-        if let Some(parent) = dir.parent() {
-            // Controllers must be enabled down the path for the leaf to have them.
-            let mut p = PathBuf::from(ROOT);
-            for part in parent.strip_prefix(ROOT).unwrap_or(parent).components() {
-                let _ = std::fs::write(p.join("cgroup.subtree_control"), "+cpu +memory");
-                p = p.join(part);
-                std::fs::create_dir_all(&p)?;
-            }
-            let _ = std::fs::write(p.join("cgroup.subtree_control"), "+cpu +memory");
-        }
+        let dir = unified_group(deployment, instance)?;
         enter(&dir, pid)?;
         if let Some(c) = cpus {
             write(
@@ -87,6 +77,50 @@ pub fn limit(
         write(&dir.join("memory.limit_in_bytes"), &m.to_string())?;
     }
     Ok(())
+}
+
+/// The v2 group of an instance, with the CPU and memory controllers enabled down the path
+/// (a leaf has only the controllers its parents hand down); not yet created itself.
+fn unified_group(deployment: &str, instance: &str) -> anyhow::Result<PathBuf> {
+    let dir = group("", deployment, instance);
+    if let Some(parent) = dir.parent() {
+        let mut p = PathBuf::from(ROOT);
+        for part in parent.strip_prefix(ROOT).unwrap_or(parent).components() {
+            let _ = std::fs::write(p.join("cgroup.subtree_control"), "+cpu +memory");
+            p = p.join(part);
+            std::fs::create_dir_all(&p)?;
+        }
+        let _ = std::fs::write(p.join("cgroup.subtree_control"), "+cpu +memory");
+    }
+    Ok(dir)
+}
+
+/// Sets the CPU quota of running processes — every one of `pids` moves into the group of
+/// `instance` — or lifts it (`None`: unlimited, the processes stay in the group). A quota
+/// changed this way takes effect at once, without a restart; children forked later (a
+/// PostgreSQL backend) inherit the group.
+pub fn set_cpu_quota(
+    deployment: &str,
+    instance: &str,
+    pids: &[u32],
+    cpus: Option<f64>,
+) -> anyhow::Result<()> {
+    let quota = cpus.map(|c| ((c * PERIOD_US as f64) as u64).max(1000));
+    if unified() {
+        let dir = unified_group(deployment, instance)?;
+        for pid in pids {
+            enter(&dir, *pid)?;
+        }
+        let max = quota.map_or("max".to_owned(), |q| q.to_string());
+        return write(&dir.join("cpu.max"), &format!("{max} {PERIOD_US}"));
+    }
+    let dir = group("cpu", deployment, instance);
+    for pid in pids {
+        enter(&dir, *pid)?;
+    }
+    write(&dir.join("cpu.cfs_period_us"), &PERIOD_US.to_string())?;
+    let q = quota.map_or("-1".to_owned(), |q| q.to_string());
+    write(&dir.join("cpu.cfs_quota_us"), &q)
 }
 
 /// Removes the deployment's groups (their processes must have exited); fine if none exist.

@@ -148,6 +148,15 @@ pub trait Runtime: Send + Sync {
     /// is in front of it; the registry of the gateway or balancer follows.
     async fn scale(&self, d: &mut Deployment, service: &str, replicas: u32) -> anyhow::Result<()>;
 
+    /// Puts a running instance (postgres: with its backends; nats too) under a CPU quota of
+    /// `cpus` cores, or lifts it (`None`), without restarting it.
+    async fn set_cpu_quota(
+        &self,
+        d: &Deployment,
+        instance: &str,
+        cpus: Option<f64>,
+    ) -> anyhow::Result<()>;
+
     /// CPU seconds and memory of every instance now.
     async fn sample(&self, d: &Deployment) -> anyhow::Result<Vec<ResourceSample>>;
 

@@ -334,6 +334,28 @@ impl Runtime for ProcessRuntime {
         Ok(())
     }
 
+    async fn set_cpu_quota(
+        &self,
+        d: &Deployment,
+        instance: &str,
+        cpus: Option<f64>,
+    ) -> anyhow::Result<()> {
+        let inst = d
+            .instance(instance)
+            .with_context(|| format!("no instance {instance}"))?;
+        let pid = inst
+            .pid
+            .with_context(|| format!("no process for {instance}"))?;
+        super::cgroup::check(cpus, None)?;
+        // PostgreSQL's backends are the postmaster's children; later ones inherit its group.
+        let mut pids = vec![pid];
+        if inst.service == "postgres" {
+            pids.extend(procfs::children(pid));
+        }
+        let id = super::launch::deployment_dir_name(d);
+        super::cgroup::set_cpu_quota(&id, &inst.name, &pids, cpus)
+    }
+
     async fn sample(&self, d: &Deployment) -> anyhow::Result<Vec<ResourceSample>> {
         let at = chrono::Utc::now();
         Ok(d.instances

@@ -16,6 +16,8 @@ pub enum ExperimentSpec {
     Deploy(DeploySpec),
     /// Replicas 1..N of one service under a CPU quota each.
     Scale(ScaleSpec),
+    /// The same total CPU budgets for both architectures: max rate under the SLO per CPU.
+    Budget(super::budget::BudgetSpec),
     /// Interactive traffic alone, then beside heavy analytics queries.
     NoisyNeighbour(NoisySpec),
     /// Event → projection lag under load, then reconciliation.
@@ -35,6 +37,7 @@ impl ExperimentSpec {
             ExperimentSpec::Fault(_) => "fault",
             ExperimentSpec::Deploy(_) => "deploy",
             ExperimentSpec::Scale(_) => "scale",
+            ExperimentSpec::Budget(_) => "budget",
             ExperimentSpec::NoisyNeighbour(_) => "noisy-neighbour",
             ExperimentSpec::Consistency(_) => "consistency",
             ExperimentSpec::Resources(_) => "resources",
@@ -50,6 +53,7 @@ impl ExperimentSpec {
             ExperimentSpec::Fault(s) => &s.name,
             ExperimentSpec::Deploy(s) => &s.name,
             ExperimentSpec::Scale(s) => &s.name,
+            ExperimentSpec::Budget(s) => &s.name,
             ExperimentSpec::NoisyNeighbour(s) => &s.name,
             ExperimentSpec::Consistency(s) => &s.name,
             ExperimentSpec::Resources(s) => &s.name,

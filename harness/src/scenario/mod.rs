@@ -5,6 +5,7 @@
 //!
 //! The format is documented by example in `scenarios/README.md` and the shipped scenarios.
 
+mod budget;
 mod experiment;
 mod lines;
 mod problems;
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::seed::{SeedPath, Size};
 use crate::topology::{Arch, RuntimeKind};
 
+pub use budget::{BudgetSpec, processes_in_budget};
 pub use experiment::{
     Action, ConsistencySpec, DeployMode, DeploySpec, ExperimentSpec, FaultSpec, JourneysSpec,
     NoisySpec, ResourcesSpec, ScaleSpec, Step, StepsSpec, SweepSearch, SweepSpec,

@@ -274,6 +274,7 @@ impl Scenario {
                 p.warmup(s.warmup_s, &format!("{at}.warmup_s"));
                 mix(p, &s.mix);
             }
+            ExperimentSpec::Budget(b) => super::budget::validate(p, at, b, self),
             ExperimentSpec::NoisyNeighbour(n) => {
                 p.positive(n.rate, &format!("{at}.rate"));
                 p.positive(n.neighbour_rate, &format!("{at}.neighbour_rate"));

@@ -3,6 +3,7 @@
 //! honest notes about what was not measured or is not to be trusted, and the verdict rules.
 
 mod breakdown;
+mod budget;
 mod incidents;
 mod load;
 pub(crate) mod model;
@@ -47,6 +48,7 @@ pub(crate) fn document(results: &Results, figures: &[Figure]) -> Doc {
     incidents::faults(&mut doc, results);
     incidents::deploys(&mut doc, results);
     load::scales(&mut doc, results);
+    budget::budgets(&mut doc, results);
     load::noisy(&mut doc, results);
     state::consistency(&mut doc, results);
     state::resources(&mut doc, results);

@@ -104,11 +104,12 @@ pub(super) fn scenario(doc: &mut Doc, results: &Results) {
 }
 
 /// The kinds of experiment, as the report names them.
-const KINDS: [&str; 8] = [
+const KINDS: [&str; 9] = [
     "sweep",
     "fault",
     "deploy",
     "scale",
+    "equal budget",
     "noisy neighbour",
     "consistency",
     "resources",
@@ -121,10 +122,11 @@ fn kind(e: &Experiment) -> &'static str {
         Experiment::Fault(_) => KINDS[1],
         Experiment::Deploy(_) => KINDS[2],
         Experiment::Scale(_) => KINDS[3],
-        Experiment::NoisyNeighbour(_) => KINDS[4],
-        Experiment::Consistency(_) => KINDS[5],
-        Experiment::Resources(_) => KINDS[6],
-        Experiment::Journeys(_) => KINDS[7],
+        Experiment::Budget(_) => KINDS[4],
+        Experiment::NoisyNeighbour(_) => KINDS[5],
+        Experiment::Consistency(_) => KINDS[6],
+        Experiment::Resources(_) => KINDS[7],
+        Experiment::Journeys(_) => KINDS[8],
     }
 }
 

@@ -1,6 +1,7 @@
 //! The verdict table: per paper metric, which architecture did better and by how much,
 //! derived from the experiments present by the rules in [`RULES`].
 
+mod budget;
 mod events;
 mod rows;
 
@@ -29,7 +30,11 @@ pub const RULES: &[&str] = &[
      analytics divided by p99 alone (lower wins).",
     "Resource use: CPU milliseconds per request and the sum of every instance's peak RSS over \
      the resources experiment (lower wins); cores needed at a rate, when both were measured at \
-     the same rate.",
+     the same rate. Equal budget: both get the same total CPU of the system under test \
+     (PostgreSQL and NATS included), split by cgroup quotas by measured demand; the max rate \
+     under the SLO per CPU (higher wins, judged by the knee's interval) and the cores needed \
+     for the configured rate, interpolated linearly between the budgets measured (lower \
+     wins; none when outside them).",
     "Scalability: scaling efficiency thr(N) / (N · thr(1)) at the largest N measured (higher \
      wins). The microservices replicate one service behind the gateway; the monolith scales \
      only as a whole: N monolith replicas behind its balancer (the gateway in balancer mode), \
@@ -62,6 +67,8 @@ pub const RULES: &[&str] = &[
 ///   unaffected operations during the fault, and recovery time (lower wins; never recovering
 ///   loses); noisy neighbour p99 ratio (lower wins).
 /// - **resource use**: CPU-ms per request, total peak RSS, cores at a common rate; lower wins.
+///   At equal CPU budgets: max rate under the SLO per CPU (higher wins) and cores needed for
+///   the configured rate (lower wins).
 /// - **scalability**: efficiency at the largest N; the monolith replicates as a whole behind
 ///   its balancer (older reports have no monolith figure, hence no winner).
 /// - **deployment**: time to healthy and failed requests per redeploy; lower wins.
@@ -75,6 +82,7 @@ pub fn verdicts(runs: &[ArchRun]) -> Vec<Verdict> {
     out.extend(rows::throughput(runs));
     out.extend(events::fault_tolerance(runs));
     out.extend(rows::resource_use(runs));
+    out.extend(budget::equal_budget(runs));
     out.extend(events::scalability(runs));
     out.extend(events::deployment(runs));
     out

@@ -328,6 +328,18 @@ impl Runtime for DockerRuntime {
         Ok(())
     }
 
+    async fn set_cpu_quota(
+        &self,
+        _d: &Deployment,
+        _instance: &str,
+        _cpus: Option<f64>,
+    ) -> anyhow::Result<()> {
+        bail!(
+            "changing a running container's CPU quota is not supported in the docker runtime \
+             (the budget experiment needs runtime = \"process\")"
+        )
+    }
+
     async fn sample(&self, d: &Deployment) -> anyhow::Result<Vec<ResourceSample>> {
         let engine = self.engine().await?;
         let at = chrono::Utc::now();
