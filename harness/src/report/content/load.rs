@@ -318,3 +318,34 @@ pub(super) fn not_measured_row(arch: crate::topology::Arch, columns: usize) -> V
     row.resize(columns, String::new());
     row
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::results::LoadSource;
+
+    #[test]
+    fn a_lost_workers_share_is_named_and_shown_missing() {
+        let ok = LoadSource {
+            engine: "local".into(),
+            offered_rps: 100.0,
+            achieved_rps: Some(99.0),
+            requests: 990,
+            error: None,
+        };
+        let lost = LoadSource {
+            engine: "10.0.0.2:7700".into(),
+            offered_rps: 100.0,
+            error: Some("disconnected mid-run".into()),
+            ..LoadSource::default()
+        };
+        let text = super::sources_text(&[ok, lost]);
+        assert!(
+            text.starts_with("2 engines: local 100 req/s offered, 99"),
+            "{text}"
+        );
+        assert!(
+            text.contains("10.0.0.2:7700 100 req/s offered, MISSING (disconnected mid-run)"),
+            "{text}"
+        );
+    }
+}
