@@ -18,11 +18,13 @@
 //! - [`simulate`]: crm-sim calibrated from a report, validation against it, simulation studies.
 //! - [`report`]: report directories (results.json, summary.md, index.html, PNGs) and verdicts.
 //! - [`compare`]: regression check of one results.json against a baseline.
+//! - [`distributed`]: load workers (`crm-bench load-worker`) and the merge of their results.
 //! - [`cli`]: the command line.
 //! - [`testing`]: support for the harness's integration tests.
 
 pub mod cli;
 pub mod compare;
+pub mod distributed;
 pub mod experiment;
 pub mod faults;
 pub mod lifecycle;

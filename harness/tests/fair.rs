@@ -62,6 +62,7 @@ async fn monolith_replicas_survive_a_kill_roll_without_failures_and_scale() {
         file: "fair.toml".into(),
         sut_cpus: None,
         load_cpus: None,
+        workers: Vec::new(),
     };
     let (_, results) = experiment::run(&env, &scenario, &opts)
         .await

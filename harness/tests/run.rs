@@ -44,6 +44,7 @@ async fn a_tiny_scenario_on_both_architectures_writes_a_measured_and_reconciled_
         file: "tiny.toml".into(),
         sut_cpus: None,
         load_cpus: None,
+        workers: Vec::new(),
     };
     let (dir, results) = experiment::run(&env, &scenario, &opts)
         .await

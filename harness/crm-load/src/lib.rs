@@ -39,7 +39,8 @@
 //! - [`histogram`]: µs HdrHistograms, merged by addition, serialised for results.json.
 //! - [`errors`]: error classes and counts.
 //! - [`results`]: the serde results ([`RunResults`]), rebuilt from the request log with
-//!   another warm-up when the caller decides it after the run.
+//!   another warm-up when the caller decides it after the run, and added together
+//!   ([`RunResults::add`]) when several engines ran on a common clock (`start_at`).
 //! - [`trace`]: trace sampling by the generator (`traceparent` on every request, the sampled
 //!   ones remembered with their latency).
 //! - [`reqlog`]: the per-request log (16-byte records, read while the run goes on).
@@ -59,6 +60,7 @@ pub mod stats;
 pub mod target;
 pub mod trace;
 
+mod merge;
 mod rebuild;
 mod record;
 mod serde_secs;

@@ -1,5 +1,5 @@
 //! The command line: `up`, `down`, `status`, `seed`, `logs`, `images`, `run`, `report`,
-//! `compare`, `calibrate`, `simulate`.
+//! `compare`, `calibrate`, `simulate`, `load-worker`.
 
 mod deployment;
 mod images;
@@ -95,6 +95,13 @@ pub enum Command {
     /// Run a simulation file (scenarios/sim-*.toml), or check the model against a measured
     /// report (--validate); every figure is simulated.
     Simulate(simulate::SimulateArgs),
+    /// Serve as a load worker for `crm-bench run --workers`: run the open-loop engine for
+    /// the coordinator's assignments and send back the results (histograms serialised).
+    LoadWorker {
+        /// Address to listen on (`HOST:PORT`; port 0 picks one, printed on start).
+        #[arg(long)]
+        listen: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -123,6 +130,11 @@ pub struct RunArgs {
     /// of each point). Overrides the scenario's `[load.adaptive] precision`.
     #[arg(long)]
     pub precision: Option<f64>,
+    /// Load workers (`crm-bench load-worker`) sharing each open-loop point's rate evenly
+    /// with the local engine: `HOST:PORT,HOST:PORT`. Checked before the run; adaptive
+    /// points then run at their fixed length.
+    #[arg(long, value_name = "ADDR,...", value_delimiter = ',')]
+    pub workers: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -295,6 +307,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Images { rebuild } => images::images(&env, rebuild).await?,
         Command::Calibrate(args) => simulate::calibrate(&args)?,
         Command::Simulate(args) => simulate::simulate(&args)?,
+        Command::LoadWorker { listen } => crate::distributed::server::serve(&listen).await?,
     }
     Ok(())
 }

@@ -52,12 +52,22 @@ pub(super) async fn run_scenario(env: Env, args: RunArgs) -> anyhow::Result<()> 
         );
         return Ok(());
     }
+    if !args.workers.is_empty() {
+        crate::distributed::check_workers(&args.workers).await?;
+        if scenario.load.adaptive.is_some() {
+            eprintln!(
+                "--workers: adaptive points run at their fixed length ({} s warm-up, {} s measured)",
+                scenario.load.warmup_s, scenario.load.duration_s
+            );
+        }
+    }
     let (sut_cpus, load_cpus) = cpu_split(&args, &scenario);
     let opts = RunOptions {
         reports: args.reports.clone(),
         file: args.scenario.display().to_string(),
         sut_cpus,
         load_cpus,
+        workers: args.workers.clone(),
     };
     let guard_env = env.clone();
     let (dir, results) = lifecycle::guarded(&guard_env, async move {

@@ -11,6 +11,7 @@ use anyhow::Context;
 use crm_load::{OpenLoopConfig, RequestLog, RunResults, SaturationConfig, Schedule, Target};
 
 use super::ArchCtx;
+use crate::distributed::{self, fleet::Fleet};
 use crate::faults::Injector;
 use crate::results::{InstanceUsage, PointInfo};
 use crate::scenario::{Action, Adaptive, Arrival};
@@ -82,12 +83,16 @@ impl ArchCtx {
         mix: &BTreeMap<String, f64>,
     ) -> anyhow::Result<Arc<CrmWorkload>> {
         self.runs += 1;
-        let tag = format!("{}{}r{}", self.d.arch, self.nonce, self.runs);
-        let w = CrmWorkload::new(mix, &self.token, &tag, self.acks.clone())?;
+        let w = CrmWorkload::new(mix, &self.token, &self.tag(), self.acks.clone())?;
         w.prepare(&self.d.public_url)
             .await
             .context("prepare the workload")?;
         Ok(Arc::new(w))
+    }
+
+    /// The marker prefix of the current run's records.
+    fn tag(&self) -> String {
+        format!("{}{}r{}", self.d.arch, self.nonce, self.runs)
     }
 
     /// Runs `plan` and returns what it measured; the deployment in `self` reflects what the
@@ -96,10 +101,13 @@ impl ArchCtx {
         let workload = self.workload(&plan.mix).await?;
         let target = Target::parse(&self.d.public_url).context("the public URL")?;
         let load = &self.scenario.load;
+        // Distributed points run at fixed length: the adaptive stop needs every request's
+        // log in one place.
         let adaptive = match plan.pace {
-            Pace::Open { .. } => plan.adaptive.clone(),
-            Pace::Saturate { .. } => None,
+            Pace::Open { .. } if self.workers.is_empty() => plan.adaptive.clone(),
+            _ => None,
         };
+        let mut fleet = None;
         let secs = match &adaptive {
             Some(a) => super::adaptive::schedule_s(a),
             None => plan.warmup_s + plan.duration_s,
@@ -111,11 +119,12 @@ impl ArchCtx {
         let jiffies = super::machine::cpu_jiffies();
         let mut run = match plan.pace {
             Pace::Open { rate } => {
-                let schedule = match load.arrival {
+                let rate = rate / (self.workers.len() + 1) as f64;
+                let schedule = move |i: u64| match load.arrival {
                     Arrival::Constant => Schedule::constant(rate, total),
-                    Arrival::Poisson => Schedule::poisson(rate, total, seed),
+                    Arrival::Poisson => Schedule::poisson(rate, total, seed.wrapping_add(i)),
                 };
-                let mut c = OpenLoopConfig::new(schedule);
+                let mut c = OpenLoopConfig::new(schedule(0));
                 c.connections = load.connections as usize;
                 c.timeout = Duration::from_millis(load.timeout_ms);
                 // An adaptive point's warm-up is decided while it runs.
@@ -129,6 +138,19 @@ impl ArchCtx {
                 c.seed = seed;
                 c.cpus = self.load_cpus.clone();
                 c.trace_ratio = self.trace_ratio();
+                if !self.workers.is_empty() {
+                    // The per-request log would hold only this engine's share.
+                    c.request_log = 0;
+                    c.start_at = Some(distributed::fleet::start_at());
+                    let local = distributed::Assignment {
+                        target: self.d.public_url.clone(),
+                        token: self.token.clone(),
+                        tag: self.tag(),
+                        mix: plan.mix.clone(),
+                        config: c.clone(),
+                    };
+                    fleet = Some(Fleet::start(&self.workers, &local, rate, schedule));
+                }
                 crm_load::start_open_loop(&target, c, workload).await?
             }
             Pace::Saturate { connections } => {
@@ -214,12 +236,20 @@ impl ArchCtx {
                 (raw, Some(log), info)
             }
             None => {
-                let raw = run.wait().await.context("the load run")?;
-                let info = PointInfo {
+                let mut raw = run.wait().await.context("the load run")?;
+                let mut info = PointInfo {
                     stop: "fixed".into(),
                     attempts: 1,
                     ..PointInfo::default()
                 };
+                if let Some(fleet) = fleet {
+                    let merged = fleet.finish(raw, &self.acks).await;
+                    for line in &merged.lost {
+                        self.progress.note(format!("  {line}"));
+                    }
+                    info.flag = (!merged.lost.is_empty()).then(|| merged.lost.join("; "));
+                    (raw, info.sources) = (merged.results, merged.sources);
+                }
                 (raw, reader.map(|r| r.finish()), info)
             }
         };

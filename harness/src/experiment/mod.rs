@@ -62,6 +62,8 @@ pub struct RunOptions {
     /// CPUs of the system under test / of the load generator (`None`: not pinned).
     pub sut_cpus: Option<String>,
     pub load_cpus: Option<String>,
+    /// Load workers sharing each open-loop point's rate (`run --workers`).
+    pub workers: Vec<String>,
 }
 
 /// Everything an experiment needs about the architecture under test.
@@ -85,6 +87,8 @@ pub struct ArchCtx {
     pub tracing: Option<Arc<traced::RunTracing>>,
     /// Share of requests the next load run traces (`None`: untraced).
     pub sample_ratio: Option<f64>,
+    /// Load workers sharing each open-loop point's rate.
+    pub workers: Vec<String>,
 }
 
 impl ArchCtx {
@@ -296,6 +300,7 @@ async fn run_arch(
             nonce: uuid::Uuid::new_v4().simple().to_string()[..4].to_owned(),
             sample_ratio: tracing.as_ref().map(|t| t.sample_ratio),
             tracing,
+            workers: opts.workers.clone(),
         };
         let mut experiments = Vec::new();
         let mut failures = Vec::new();

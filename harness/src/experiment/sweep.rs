@@ -67,11 +67,16 @@ async fn point(ctx: &mut ArchCtx, s: &SweepSpec, rate: f64) -> anyhow::Result<Sw
         if let Some(p) = first.point.as_mut() {
             p.attempts = 2;
             if still > steal_max {
-                p.flag = Some(format!(
+                let steal = format!(
                     "{:.1}% CPU steal in both attempts (over {:.0}%)",
                     still * 100.0,
                     steal_max * 100.0
-                ));
+                );
+                // Kept beside a flag the point already has (a lost load worker).
+                p.flag = Some(match p.flag.take() {
+                    Some(f) => format!("{f}; {steal}"),
+                    None => steal,
+                });
             }
         }
     }

@@ -25,7 +25,9 @@ pub use experiment::{
 };
 pub use machine::{Calibration, Machine, median};
 pub use model::ModelCheck;
-pub use precision::{Ci, DeployCycle, FaultCycle, Knee, LatencyCis, PointInfo, Repeated};
+pub use precision::{
+    Ci, DeployCycle, FaultCycle, Knee, LatencyCis, LoadSource, PointInfo, Repeated,
+};
 
 /// The schema id written into every results.json; bump the version on incompatible changes.
 /// v2 added the per-hop breakdown of traced load runs ([`LoadRun::breakdown`]), confidence

@@ -96,6 +96,25 @@ pub struct PointInfo {
     /// Why the point is not to be trusted, if it is not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flag: Option<String>,
+    /// The engines that gave the load, when it was distributed (`run --workers`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<LoadSource>,
+}
+
+/// One engine's share of a distributed point.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoadSource {
+    /// `local`, or the worker's address.
+    pub engine: String,
+    /// Its scheduled rate, req/s.
+    pub offered_rps: f64,
+    /// What it achieved; `None` when its results were lost (its share is missing).
+    pub achieved_rps: Option<f64>,
+    /// Operations it recorded after the warm-up.
+    pub requests: u64,
+    /// Why its results are missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// The knee of a sweep: the highest rate under the SLO with its interval.

@@ -6,10 +6,12 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// The kinds of record the workload writes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Kind {
     Company,
     Contact,
@@ -60,7 +62,7 @@ impl Kind {
 }
 
 /// A record the API answered 201 (or 200 for a conversion) for.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Created {
     pub kind: Kind,
     pub id: Uuid,
@@ -70,7 +72,7 @@ pub struct Created {
 }
 
 /// An acknowledged change of an existing record, with the version it answered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Updated {
     pub kind: Kind,
     pub id: Uuid,

@@ -19,6 +19,28 @@ pub struct RunStart {
     pub wall: DateTime<Utc>,
 }
 
+impl RunStart {
+    /// t = 0 on the wall-clock instant `at`, or (`None`) after a short lead so that no
+    /// worker finds the first arrivals already late. An instant already past is refused:
+    /// the engines sharing it would no longer share a clock.
+    pub(crate) fn at(at: Option<DateTime<Utc>>) -> crate::Result<Self> {
+        let now = Utc::now();
+        let lead = match at {
+            None => Duration::from_millis(2),
+            Some(at) => (at - now).to_std().map_err(|_| {
+                crate::LoadError::Config(format!(
+                    "the common start {at} had passed ({} ms ago) when the connections were ready",
+                    (now - at).num_milliseconds()
+                ))
+            })?,
+        };
+        Ok(Self {
+            instant: Instant::now() + lead,
+            wall: now + lead,
+        })
+    }
+}
+
 /// A snapshot of the counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Progress {

@@ -20,7 +20,7 @@ mod worker;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{oneshot, watch};
 
@@ -70,6 +70,10 @@ pub struct OpenLoopConfig {
     /// [`LoadRun::take_log`]; 0 (the default) keeps none.
     #[serde(default)]
     pub request_log: usize,
+    /// Start on this wall-clock instant (several engines on a common clock) rather than as
+    /// soon as the connections are made; an error if it has passed by then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_at: Option<DateTime<Utc>>,
 }
 
 impl OpenLoopConfig {
@@ -87,6 +91,7 @@ impl OpenLoopConfig {
             cpus: Vec::new(),
             trace_ratio: None,
             request_log: 0,
+            start_at: None,
         }
     }
 }
@@ -240,6 +245,7 @@ pub async fn start_open_loop(
         cpus: config.cpus.clone(),
         trace_ratio: config.trace_ratio,
         request_log: config.request_log,
+        start_at: config.start_at,
     };
     let schedule = config.schedule.clone();
     let drain = config.drain;
@@ -276,6 +282,7 @@ pub async fn start_saturation(
         cpus: config.cpus.clone(),
         trace_ratio: None,
         request_log: 0,
+        start_at: None,
     };
     launch(
         target,
@@ -342,6 +349,7 @@ struct Common {
     trace_ratio: Option<f64>,
     /// Records of the per-request log; 0: none.
     request_log: usize,
+    start_at: Option<DateTime<Utc>>,
 }
 
 async fn launch(
@@ -390,12 +398,7 @@ async fn launch(
             .map_err(|_| LoadError::Worker("a worker died while connecting".into()))?
             .map_err(LoadError::Worker)?;
     }
-    // A short lead so that no worker finds the first arrivals already late.
-    let lead = Duration::from_millis(2);
-    let start = RunStart {
-        instant: Instant::now() + lead,
-        wall: Utc::now() + lead,
-    };
+    let start = RunStart::at(common.start_at)?;
     shared.set_start(start);
     start_tx.send_replace(Some(start.instant));
     Ok(LoadRun {

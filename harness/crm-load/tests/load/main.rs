@@ -1,5 +1,5 @@
 //! The load engine against a real local HTTP server (tests/load/server.rs): counts, the
-//! coordinated-omission correction, error classes, the run handle, and goose journeys.
+//! coordinated-omission correction, error classes, the run handle, goose journeys, and engines on a common clock merged.
 
 #[allow(dead_code)]
 mod server;
@@ -8,6 +8,7 @@ mod counts;
 mod errors;
 mod framing;
 mod journeys;
+mod merge;
 mod omission;
 mod reqlog;
 mod stop;

@@ -80,6 +80,15 @@ pub(super) fn sweeps(doc: &mut Doc, results: &Results, notes: &mut Vec<String>) 
                         rps(p.offered_rps)
                     ));
                 }
+                if let Some(i) = p.run.point.as_ref().filter(|i| !i.sources.is_empty()) {
+                    notes.push(format!(
+                        "{} sweep {} at {}: load from {}.",
+                        arch_label(arch),
+                        s.name,
+                        rps(p.offered_rps),
+                        sources_text(&i.sources)
+                    ));
+                }
                 let adaptive = p.run.point.as_ref().is_some_and(|i| i.adaptive);
                 if !adaptive && p.run.duration_s < SHORT_RUN_S {
                     notes.push(format!(
@@ -142,6 +151,29 @@ fn sweep_table(s: &Sweep) -> Table {
         ]);
     }
     t
+}
+
+/// Who gave a distributed point's load: `3 engines: local 100 req/s offered, 99.8
+/// achieved; 10.0.0.2:7700 100 req/s offered, MISSING (why)`.
+fn sources_text(sources: &[crate::results::LoadSource]) -> String {
+    let each: Vec<String> = sources
+        .iter()
+        .map(|s| match (s.achieved_rps, &s.error) {
+            (Some(a), _) => format!(
+                "{} {} offered, {} achieved",
+                s.engine,
+                rps(s.offered_rps),
+                rps(a)
+            ),
+            (None, e) => format!(
+                "{} {} offered, MISSING ({})",
+                s.engine,
+                rps(s.offered_rps),
+                e.as_deref().unwrap_or("no results")
+            ),
+        })
+        .collect();
+    format!("{} engines: {}", sources.len(), each.join("; "))
 }
 
 /// How a point ended: `precise (±8.1%)`, `time cap (±14%)`, `fixed (±22%)`, with `!` when
@@ -285,4 +317,35 @@ pub(super) fn not_measured_row(arch: crate::topology::Arch, columns: usize) -> V
     let mut row = vec![arch_label(arch).to_owned(), format::NOT_MEASURED.to_owned()];
     row.resize(columns, String::new());
     row
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::results::LoadSource;
+
+    #[test]
+    fn a_lost_workers_share_is_named_and_shown_missing() {
+        let ok = LoadSource {
+            engine: "local".into(),
+            offered_rps: 100.0,
+            achieved_rps: Some(99.0),
+            requests: 990,
+            error: None,
+        };
+        let lost = LoadSource {
+            engine: "10.0.0.2:7700".into(),
+            offered_rps: 100.0,
+            error: Some("disconnected mid-run".into()),
+            ..LoadSource::default()
+        };
+        let text = super::sources_text(&[ok, lost]);
+        assert!(
+            text.starts_with("2 engines: local 100 req/s offered, 99"),
+            "{text}"
+        );
+        assert!(
+            text.contains("10.0.0.2:7700 100 req/s offered, MISSING (disconnected mid-run)"),
+            "{text}"
+        );
+    }
 }
