@@ -126,6 +126,7 @@ async fn both_architectures_sustain_a_rate_within_equal_budgets() {
         file: "budget.toml".into(),
         sut_cpus: None,
         load_cpus: None,
+        workers: Vec::new(),
     };
     let (dir, results) = experiment::run(&env, &scenario, &opts)
         .await
