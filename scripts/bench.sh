@@ -2,7 +2,7 @@
 # The README's main command: builds the CRM and the harness (release), then runs a scenario
 # on both architectures and writes a report to reports/<timestamp>-<scenario>/.
 #   scripts/bench.sh                       # scenarios/quick.toml, a few minutes
-#   scripts/bench.sh scenarios/paper.toml  # every experiment, ~12 minutes
+#   scripts/bench.sh scenarios/paper.toml  # every experiment, ~18 minutes
 # Extra arguments go to `crm-bench run` (e.g. --sut-cpus 1 --load-cpus 0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
