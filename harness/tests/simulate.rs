@@ -1,18 +1,19 @@
 //! crm-bench calibrate / simulate: calibrating on a report generated from a known
 //! calibration gives the known parameters back and predictions near its figures; bad input
-//! is refused clearly; every shipped simulation file parses and runs (`--quick`).
+//! is refused clearly; the shipped simulation files in `simulate/files.rs`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crm_bench::results::Results;
 use crm_bench::simulate::dists::sampled_mean;
-use crm_bench::simulate::{self, Options, study, synthetic};
+use crm_bench::simulate::{self, Options, synthetic};
 use crm_sim::Calibration;
 
 #[path = "simulate/background.rs"]
 mod background;
+#[path = "simulate/files.rs"]
+mod files;
 
 /// The known model (tests/fixtures/known-calibration.toml): a monolith and microservices
 /// with a read (gateway → customers, one statement), a fan-out (customers and sales in
@@ -336,75 +337,6 @@ fn bad_inputs_are_refused_clearly() {
     let (ok, msg) = run(&["simulate", "--validate", d2]);
     assert!(
         ok && msg.contains("SIMULATED") && msg.contains("held out"),
-        "{msg}"
-    );
-}
-
-fn scenarios() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
-}
-
-#[test]
-fn every_shipped_simulation_file_parses_and_runs_quickly() {
-    let mut seen = 0;
-    for name in [
-        "sim-day.toml",
-        "sim-cores.toml",
-        "sim-hot-context.toml",
-        "sim-faults.toml",
-    ] {
-        let file = scenarios().join(name);
-        let reports = tempfile::tempdir().unwrap();
-        let t = std::time::Instant::now();
-        let run = study::Run {
-            quick: true,
-            ..Default::default()
-        };
-        let (dir, report) = study::run_file(&file, &run, reports.path())
-            .unwrap_or_else(|e| panic!("{name}: {e:#}"));
-        assert!(
-            t.elapsed().as_secs() < 60,
-            "{name}: --quick took {:?}",
-            t.elapsed()
-        );
-        assert_eq!(report.runs.len(), 2, "{name}: both architectures");
-        for a in &report.runs {
-            assert!(a.outputs.total.ok > 0, "{name} {}: nothing served", a.arch);
-        }
-        let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
-        assert!(
-            md.contains("SIMULATED")
-                && md.contains("Calibration: ")
-                && md.contains("sim-calibration.toml ("),
-            "{name}: the report must say it is simulated and name its calibration: {md}"
-        );
-        assert!(dir.join("simulation.json").exists() && dir.join("index.html").exists());
-        if name == "sim-cores.toml" {
-            assert_eq!(report.cores.len(), 6, "three rates, two architectures");
-        }
-        seen += 1;
-    }
-    assert_eq!(seen, 4);
-}
-
-#[test]
-fn a_simulation_file_with_a_bad_key_names_it_and_its_line() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        scenarios().join("sim-calibration.toml"),
-        dir.path().join("sim-calibration.toml"),
-    )
-    .unwrap();
-    let file = dir.path().join("bad.toml");
-    std::fs::write(
-        &file,
-        "schema = \"crm-bench/simulation/v1\"\nname = \"bad\"\ncalibration = \"sim-calibration.toml\"\n\n[scenario]\nduration_s = 10\nnodes = [{ name = \"n\", cores = 4 }]\n[scenario.open]\nrate = -5.0\nmix = { get_company = 1.0 }\n",
-    )
-    .unwrap();
-    let err = study::load(&file, &study::Run::default()).unwrap_err();
-    let msg = format!("{err:#}");
-    assert!(
-        msg.contains("scenario.open.rate") && msg.contains("(line 9)"),
         "{msg}"
     );
 }

@@ -6,18 +6,9 @@ use crm_load::{
     Op, OpenLoopConfig, Outcome, RunResults, SaturationConfig, Schedule, Target, Workload,
     WorkloadRng, run_open_loop, run_saturation,
 };
-use rand::Rng as _;
 
-use crate::secs;
 use crate::server::{Counts, TestServer};
-
-fn read_or_write(seq: u64, rng: &mut WorkloadRng) -> Op {
-    if rng.gen_bool(0.3) {
-        Op::post_json("write", "/echo", format!("{{\"seq\":{seq}}}")).unwrap()
-    } else {
-        Op::get("read", "/ok").unwrap()
-    }
-}
+use crate::{read_or_write, secs};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_open_loop_engine_counts_each_operation_as_the_server_does() {

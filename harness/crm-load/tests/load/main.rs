@@ -16,6 +16,18 @@ mod trace;
 
 use std::time::Duration;
 
+use crm_load::{Op, WorkloadRng};
+use rand::Rng as _;
+
 fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
+}
+
+/// A 70/30 mix of reads (`GET /ok`) and writes (`POST /echo` carrying the sequence number).
+fn read_or_write(seq: u64, rng: &mut WorkloadRng) -> Op {
+    if rng.gen_bool(0.3) {
+        Op::post_json("write", "/echo", format!("{{\"seq\":{seq}}}")).unwrap()
+    } else {
+        Op::get("read", "/ok").unwrap()
+    }
 }

@@ -5,22 +5,10 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use crm_load::{
-    LatencyHistogram, Op, OpenLoopConfig, RunResults, Schedule, Target, WorkloadRng,
-    start_open_loop,
-};
-use rand::Rng as _;
+use crm_load::{LatencyHistogram, OpenLoopConfig, RunResults, Schedule, Target, start_open_loop};
 
-use crate::secs;
 use crate::server::{Counts, TestServer};
-
-fn read_or_write(seq: u64, rng: &mut WorkloadRng) -> Op {
-    if rng.gen_bool(0.3) {
-        Op::post_json("write", "/echo", format!("{{\"seq\":{seq}}}")).unwrap()
-    } else {
-        Op::get("read", "/ok").unwrap()
-    }
-}
+use crate::{read_or_write, secs};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn engines_on_a_common_clock_merge_into_the_servers_counts_and_one_histogram() {

@@ -5,18 +5,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crm_load::{Op, OpenLoopConfig, Schedule, Target, WorkloadRng, start_open_loop};
-use rand::Rng as _;
 
-use crate::secs;
 use crate::server::TestServer;
-
-fn read_or_write(seq: u64, rng: &mut WorkloadRng) -> Op {
-    if rng.gen_bool(0.3) {
-        Op::post_json("write", "/echo", format!("{{\"seq\":{seq}}}")).unwrap()
-    } else {
-        Op::get("read", "/ok").unwrap()
-    }
-}
+use crate::{read_or_write, secs};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_request_log_holds_every_request_the_results_count() {
