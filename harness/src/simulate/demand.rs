@@ -115,13 +115,7 @@ fn visits_per_request(arch: &Architecture, mix: &BTreeMap<String, f64>) -> BTree
 /// after [`scale_to_measured`]. With one held-in point nothing is added: its U/X cannot tell
 /// work per request from background, and the difference becomes background.
 pub fn fill_unspanned(arch: &mut Architecture, checks: &mut [DemandCheck], points: &[Traced<'_>]) {
-    let mut mix: BTreeMap<String, f64> = BTreeMap::new();
-    for p in points {
-        for (op, s) in &p.run.ops {
-            *mix.entry(op.clone()).or_default() += s.requests as f64;
-        }
-    }
-    let visits = visits_per_request(arch, &mix);
+    let visits = visits_per_request(arch, &held_in_mix(points));
     for c in checks.iter_mut() {
         let slope = super::background::slope_ms(points, &c.process).filter(|b| *b > 0.0);
         let (Some(t), Some(v)) = (slope, visits.get(&c.process)) else {
@@ -136,6 +130,17 @@ pub fn fill_unspanned(arch: &mut Architecture, checks: &mut [DemandCheck], point
             c.unspanned_ms = Some(t - charged);
         }
     }
+}
+
+/// The requests of every operation over the held-in points together (a mix by count).
+fn held_in_mix(points: &[Traced<'_>]) -> BTreeMap<String, f64> {
+    let mut mix: BTreeMap<String, f64> = BTreeMap::new();
+    for p in points {
+        for (op, s) in &p.run.ops {
+            *mix.entry(op.clone()).or_default() += s.requests as f64;
+        }
+    }
+    mix
 }
 
 /// The mix a run actually sent: operation → its share of the requests.
@@ -178,13 +183,7 @@ pub fn measured_demand(runs: &[&LoadRun]) -> BTreeMap<String, f64> {
 /// Model against measured demand at the held-in points, one row per process either names.
 pub fn check(arch: &Architecture, points: &[Traced<'_>]) -> Vec<DemandCheck> {
     let runs: Vec<&LoadRun> = points.iter().map(|p| p.run).collect();
-    let mut mix: BTreeMap<String, f64> = BTreeMap::new();
-    for r in &runs {
-        for (op, s) in &r.ops {
-            *mix.entry(op.clone()).or_default() += s.requests as f64;
-        }
-    }
-    let model = model_demand(arch, &mix);
+    let model = model_demand(arch, &held_in_mix(points));
     let measured = measured_demand(&runs);
     let mut names: Vec<&String> = model.keys().chain(measured.keys()).collect();
     names.sort();
