@@ -14,6 +14,8 @@ use crm_sim::Calibration;
 mod background;
 #[path = "simulate/files.rs"]
 mod files;
+#[path = "simulate/warm.rs"]
+mod warm;
 
 /// The known model (tests/fixtures/known-calibration.toml): a monolith and microservices
 /// with a read (gateway → customers, one statement), a fan-out (customers and sales in

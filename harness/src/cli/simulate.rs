@@ -23,6 +23,10 @@ pub struct CalibrateArgs {
     /// Traced sweep points to calibrate on per architecture, lowest rates first.
     #[arg(long, default_value_t = crate::simulate::calibrate::DEFAULT_POINTS)]
     pub points: usize,
+    /// Also fit each process's idle wake (faster under moderate load than alone; needs
+    /// three held-in rates): experimental, see the README's "Simulation".
+    #[arg(long)]
+    pub idle_wake: bool,
 }
 
 #[derive(Debug, Args)]
@@ -40,6 +44,9 @@ pub struct SimulateArgs {
     /// With --validate: traced sweep points held in per architecture, lowest rates first.
     #[arg(long, default_value_t = crate::simulate::calibrate::DEFAULT_POINTS)]
     pub points: usize,
+    /// With --validate: also fit each process's idle wake (experimental).
+    #[arg(long)]
+    pub idle_wake: bool,
     /// The calibration to use instead of the one the simulation file names.
     #[arg(long)]
     pub calibration: Option<PathBuf>,
@@ -64,6 +71,7 @@ pub(super) fn calibrate(args: &CalibrateArgs) -> anyhow::Result<()> {
     let opts = Options {
         arch: args.arch,
         points: args.points,
+        idle_wake: args.idle_wake,
     };
     let name = args.report.display().to_string();
     let cal = simulate::calibrate(&results, &name, &opts)?;
@@ -88,6 +96,7 @@ pub(super) fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
         let opts = Options {
             arch: args.arch,
             points: args.points,
+            idle_wake: args.idle_wake,
         };
         let check = simulate::validate(&results, &dir.display().to_string(), &opts)?;
         print!("{}", validation_text(&check));

@@ -127,7 +127,9 @@ pub struct Knee {
 }
 
 /// A figure measured several times (per fault cycle, per redeploy), their mean and its
-/// interval (Student's t over the repeats; none from a single one).
+/// interval (Student's t over the repeats; none from a single one). The figures are
+/// durations and counts, never negative: a t interval reaching below zero (two or three
+/// repeats far apart) is cut at zero.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Repeated {
     pub mean: f64,
@@ -145,7 +147,7 @@ impl Repeated {
             Some((m, i)) => (
                 m,
                 Some(Ci {
-                    lo: i.lo,
+                    lo: i.lo.max(0.0),
                     hi: i.hi,
                     open: false,
                 }),
@@ -175,4 +177,22 @@ pub struct DeployCycle {
     /// Until every operation was served continuously again (from the request log).
     pub served_again_s: Option<f64>,
     pub failed: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Repeated;
+
+    #[test]
+    fn repeats_far_apart_give_an_interval_cut_at_zero_not_below() {
+        // Two recoveries of 10 ms and 900 ms: Student's t reaches far below zero.
+        let r = Repeated::of(vec![0.01, 0.9]).unwrap();
+        let ci = r.ci.unwrap();
+        assert_eq!(ci.lo, 0.0);
+        assert!(ci.hi > r.mean && r.mean > 0.4, "{r:?}");
+        // Close repeats keep their own lower bound.
+        let r = Repeated::of(vec![0.50, 0.52, 0.51]).unwrap();
+        assert!(r.ci.unwrap().lo > 0.45, "{r:?}");
+        assert_eq!(Repeated::of(vec![0.3]).unwrap().ci, None);
+    }
 }

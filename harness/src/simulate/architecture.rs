@@ -71,6 +71,7 @@ pub fn processes(ops: &BTreeMap<String, Operation>, broker: bool) -> BTreeMap<St
                 max_in_flight: 0,
                 background: 0.0,
                 unspanned_us: 0.0,
+                idle_wake: None,
             };
             (name, p)
         })
@@ -95,6 +96,7 @@ fn bare(kind: &str) -> Process {
         max_in_flight: 0,
         background: 0.0,
         unspanned_us: 0.0,
+        idle_wake: None,
     }
 }
 

@@ -29,28 +29,37 @@ struct Sample {
 fn samples(points: &[Traced<'_>], process: &str) -> Vec<Sample> {
     points
         .iter()
-        .filter_map(|p| {
-            let r = p.run;
-            let wall = r.warmup_s + r.duration_s;
-            if r.duration_s <= 0.0 || wall <= 0.0 {
-                return None;
-            }
-            let mine: Vec<_> = r
-                .resources
-                .iter()
-                .filter(|u| process_of(&u.instance) == process)
-                .collect();
-            if mine.is_empty() {
-                return None;
-            }
-            let instances: BTreeSet<&str> = mine.iter().map(|u| u.instance.as_str()).collect();
-            Some(Sample {
-                x: r.requests as f64 / r.duration_s,
-                cores: mine.iter().map(|u| u.cpu_s).sum::<f64>() / wall,
-                instances: instances.len(),
-            })
+        .filter_map(|p| usage(p, process))
+        .map(|(x, cores, instances)| Sample {
+            x,
+            cores,
+            instances,
         })
         .collect()
+}
+
+/// `process` at point `p`: the achieved rate, its CPU seconds per second over the whole run
+/// (warm-up included, as sampled) and its instances; `None` when no CPU was sampled for it.
+pub fn usage(p: &Traced<'_>, process: &str) -> Option<(f64, f64, usize)> {
+    let r = p.run;
+    let wall = r.warmup_s + r.duration_s;
+    if r.duration_s <= 0.0 || wall <= 0.0 {
+        return None;
+    }
+    let mine: Vec<_> = r
+        .resources
+        .iter()
+        .filter(|u| process_of(&u.instance) == process)
+        .collect();
+    if mine.is_empty() {
+        return None;
+    }
+    let instances: BTreeSet<&str> = mine.iter().map(|u| u.instance.as_str()).collect();
+    Some((
+        r.requests as f64 / r.duration_s,
+        mine.iter().map(|u| u.cpu_s).sum::<f64>() / wall,
+        instances.len(),
+    ))
 }
 
 /// The least-squares line `y = a + b·x`; `None` with fewer than two distinct `x`.

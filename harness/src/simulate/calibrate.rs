@@ -13,7 +13,7 @@ use crm_sim::input::calibration::{Architecture, Balancer, Calibration, Operation
 use super::architecture::{events, idempotent, merge_shapes, processes, set_policies};
 use super::dists::pool;
 use super::tree;
-use super::{background, demand};
+use super::{background, demand, warm};
 use crate::results::breakdown::{Breakdown, Dist, Shape as MeasuredShape};
 use crate::results::model::{DemandCheck, PointRef};
 use crate::results::{ArchRun, Experiment, LoadRun, Results};
@@ -26,6 +26,9 @@ pub struct Options {
     pub arch: Option<Arch>,
     /// How many traced sweep points per architecture, lowest rates first.
     pub points: usize,
+    /// Fit each process's idle wake ([`super::warm`]; experimental, off by default): the
+    /// span times are then scaled to their warm part.
+    pub idle_wake: bool,
 }
 
 /// Held-in points by default: the three lowest traced rates. The utilisation law's slope
@@ -38,6 +41,7 @@ impl Default for Options {
         Options {
             arch: None,
             points: DEFAULT_POINTS,
+            idle_wake: false,
         }
     }
 }
@@ -136,6 +140,9 @@ pub fn calibrate(results: &Results, report: &str, opts: &Options) -> anyhow::Res
         }
         let mut arch = architecture(run.arch, &points, &mut out.notes)
             .with_context(|| format!("calibrate {}", run.arch))?;
+        if opts.idle_wake {
+            warm::fit_idle_wake(&run.arch.to_string(), &mut arch, &points, &mut out.notes);
+        }
         let mut checks = demand::check(&arch, &points);
         demand::scale_to_measured(&mut arch, &mut checks, &points);
         demand::fill_unspanned(&mut arch, &mut checks, &points);

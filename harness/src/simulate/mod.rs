@@ -8,7 +8,8 @@
 //!   [`tree`] converts one measured span-tree shape, [`architecture`] the rest of an
 //!   architecture (processes, events, policies), [`dists`] the distributions.
 //! - [`demand`]: service demand per process, from the trees and by the utilisation law;
-//!   [`background`] the CPU a process burns outside any request span.
+//!   [`background`] the CPU a process burns outside any request span; [`warm`] how much
+//!   faster a process is when recently busy than when found idle.
 //! - [`replay`]: a measured point (sweep rate, scale step, fault window) as a crm-sim
 //!   scenario; [`validate`]: predicted vs measured for every point of a report.
 //! - [`study`]: `crm-bench simulate FILE` — simulation files run on both architectures;
@@ -27,6 +28,7 @@ pub mod study;
 pub mod synthetic;
 pub mod tree;
 pub mod validate;
+pub mod warm;
 
 pub use calibrate::{Calibrated, Options, calibrate};
 pub use validate::validate;

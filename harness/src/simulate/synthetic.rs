@@ -198,7 +198,9 @@ fn breakdown(a: &Architecture, out: &Outputs) -> Breakdown {
                 .iter()
                 .map(|s| {
                     let t = (traces as f64 * s.probability).round() as u64;
-                    measured_shape(a, &s.nodes, t.max(1), s.probability)
+                    let mut m = measured_shape(a, &s.nodes, t.max(1), s.probability);
+                    woken(a, &mut m, out);
+                    m
                 })
                 .collect();
             let e2e = Dist {
@@ -231,6 +233,67 @@ fn breakdown(a: &Architecture, out: &Outputs) -> Breakdown {
         rejected_exports: 0,
         ops,
     }
+}
+
+/// A known process's idle wake as its spans would show it: on average `W·(1 − u) / (1 + λT)`
+/// more on the first visit of each request (its replica idle with probability `1 − u`, its
+/// requests a Poisson stream of rate `λ` per replica), on that node's self time — a
+/// database's, on the statements of the first node that runs some on it.
+fn woken(a: &Architecture, shape: &mut Shape, out: &Outputs) {
+    let x = out.total.achieved_rps;
+    for (name, proc) in &a.processes {
+        let Some(w) = proc.idle_wake.as_ref() else {
+            continue;
+        };
+        let Some(used) = out.processes.get(name) else {
+            continue;
+        };
+        let replicas = f64::from(used.replicas_at_end.max(1));
+        let idle = (1.0 - used.cores_used / replicas).clamp(0.0, 1.0);
+        let lambda = x * visited_share(a, name, out) / replicas;
+        let extra = w.us * idle / (1.0 + lambda * w.tau_ms / 1e3);
+        let db_of = |p: &str| a.processes.get(p).and_then(|p| p.database.as_deref());
+        let is_db = |n: &ShapeNode| n.db_statements > 0.0 && db_of(&n.process) == Some(name);
+        let first = shape
+            .nodes
+            .iter_mut()
+            .find(|n| !n.is_async && n.kind != "client" && (n.process == *name || is_db(n)));
+        if let Some(n) = first {
+            let d = if n.process == *name {
+                &mut n.self_us
+            } else {
+                &mut n.db_us
+            };
+            d.mean += extra;
+            d.q.iter_mut().for_each(|(_, v)| *v += extra);
+        }
+    }
+}
+
+/// The share of the requests in `out` whose response path visits `process` (itself or
+/// its database).
+fn visited_share(a: &Architecture, process: &str, out: &Outputs) -> f64 {
+    let touches = |n: &Node| {
+        !n.asynchronous
+            && (n.process == process
+                || a.processes
+                    .get(&n.process)
+                    .and_then(|p| p.database.as_deref())
+                    == Some(process))
+    };
+    let mut sum = 0.0;
+    let mut all = 0.0;
+    for (name, op) in &a.ops {
+        let ok = out.ops.get(name).map_or(0.0, |o| o.ok as f64);
+        all += ok;
+        sum += ok
+            * op.shapes
+                .iter()
+                .filter(|s| s.nodes.iter().any(touches))
+                .map(|s| s.probability)
+                .sum::<f64>();
+    }
+    if all > 0.0 { sum / all } else { 0.0 }
 }
 
 /// The synthetic report of `cal` (every architecture it has).

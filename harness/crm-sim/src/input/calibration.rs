@@ -248,6 +248,22 @@ pub struct Process {
     /// each call or event it serves, waited for by no one.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unspanned_us: f64,
+    /// The cost of finding a replica cold: see [`IdleWake`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_wake: Option<IdleWake>,
+}
+
+/// A visit (a node's self time, or a statement on a database) that finds its replica with
+/// no CPU work for τ waits `us × (1 − e^(−τ / tau_ms))` more, off-core: a lone request
+/// wakes parked threads and halted cores and meets cold caches, so the real system is
+/// faster under moderate load than alone.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdleWake {
+    /// The delay after a long idle time, µs.
+    pub us: f64,
+    /// How fast the replica cools, ms.
+    pub tau_ms: f64,
 }
 
 fn is_zero(x: &f64) -> bool {

@@ -78,6 +78,10 @@ impl Architecture {
             p.positive(proc.pool_timeout_ms, &format!("{at}.pool_timeout_ms"));
             p.non_negative(proc.background, &format!("{at}.background"));
             p.non_negative(proc.unspanned_us, &format!("{at}.unspanned_us"));
+            if let Some(w) = &proc.idle_wake {
+                p.non_negative(w.us, &format!("{at}.idle_wake.us"));
+                p.positive(w.tau_ms, &format!("{at}.idle_wake.tau_ms"));
+            }
             match &proc.database {
                 Some(db) => self.process_of_kind(db, "database", &format!("{at}.database"), p),
                 None => p.check(proc.pool == 0, &format!("{at}.pool"), || {

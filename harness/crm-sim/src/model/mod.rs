@@ -23,6 +23,8 @@ pub(crate) struct ProcDef {
     pub(crate) background: f64,
     /// CPU per visit outside its spans, ns.
     pub(crate) unspanned: f64,
+    /// A visit's extra wait after its replica idled: (delay, cooling time), ns.
+    pub(crate) wake: Option<(f64, f64)>,
 }
 
 pub(crate) struct BreakerDef {
@@ -217,6 +219,11 @@ impl Model {
                     eligible: machines.eligible(pl.map_or(&[][..], |p| &p.nodes)),
                     background: cp.background,
                     unspanned: cp.unspanned_us * 1e3,
+                    wake: cp
+                        .idle_wake
+                        .as_ref()
+                        .filter(|w| w.us > 0.0)
+                        .map(|w| (w.us * 1e3, w.tau_ms * 1e6)),
                 }
             })
             .collect();

@@ -73,6 +73,8 @@ struct Rep {
     cpu_ns: f64,
     /// Background CPU asked, in cores (at most the quota).
     bg: f64,
+    /// When its last job finished (its threads idle since).
+    idle_since: Time,
 }
 
 impl Rep {
@@ -160,6 +162,7 @@ impl Cpu {
             paused: false,
             cpu_ns: 0.0,
             bg: 0.0,
+            idle_since: now,
         });
         self.nodes[node].members.push(id);
         id
@@ -205,6 +208,7 @@ impl Cpu {
                     let j = rep.jobs.pop().expect("peeked");
                     done.push(j.job);
                     n.running -= 1;
+                    rep.idle_since = now;
                 }
             }
             if let Some(q) = rep.quota
@@ -288,6 +292,16 @@ impl Cpu {
             self.nodes[node].running -= rep.jobs.len();
         }
         rep.jobs.clear();
+        rep.idle_since = now;
+    }
+
+    /// How long replica `r` has had no job at `now` (`None` while it has one).
+    pub(crate) fn idle_for(&mut self, now: Time, r: usize, done: &mut Vec<Job>) -> Option<Time> {
+        self.advance(self.reps[r].node, now, done);
+        let rep = &self.reps[r];
+        rep.jobs
+            .is_empty()
+            .then(|| now.saturating_sub(rep.idle_since))
     }
 
     /// The nodes changed since the last call, each with its next wake-up `(node, at, epoch)`;

@@ -56,6 +56,8 @@ pub(crate) struct Frame {
     statement_ns: f64,
     /// The self time's off-core rest, waited after the CPU.
     wait_ns: f64,
+    /// The current statement's wait for its database replica to wake.
+    db_wake_ns: f64,
     since: Time,
     group: u16,
     pending: u16,
@@ -81,10 +83,12 @@ impl Sim<'_> {
             statements: 0,
             statement_ns: 0.0,
             wait_ns: 0.0,
+            db_wake_ns: 0.0,
             since: now,
             group: 0,
             pending: 0,
         });
+        let wake = self.wake(now, replica);
         let def = &self.m.ops[op].shapes[shape][node];
         let unspanned = self.m.procs[self.replicas[replica].proc].unspanned;
         if def.remote && unspanned > 0.0 {
@@ -95,7 +99,7 @@ impl Sim<'_> {
             Some(d) => {
                 let time = d.sample(&mut self.rng);
                 let work = time * def.self_cpu;
-                self.frames.get_mut(f).expect("live frame").wait_ns = time - work;
+                self.frames.get_mut(f).expect("live frame").wait_ns = time - work + wake;
                 self.cpu
                     .submit(now, replica, work, Job::Frame(f), &mut self.completed);
             }
@@ -111,7 +115,7 @@ impl Sim<'_> {
         let def = &self.m.ops[fr.op as usize].shapes[fr.shape as usize][fr.node as usize];
         let wait = match fr.phase {
             Phase::Cpu => fr.wait_ns,
-            Phase::Statement => fr.statement_ns * (1.0 - def.db_cpu),
+            Phase::Statement => fr.statement_ns * (1.0 - def.db_cpu) + fr.db_wake_ns,
             _ => 0.0,
         };
         let fr = self.frames.get_mut(f).expect("live frame");
@@ -187,13 +191,28 @@ impl Sim<'_> {
             .database
             .and_then(|p| self.pick_up(p));
         match db {
-            Some(d) => self
-                .cpu
-                .submit(now, d, work, Job::Frame(f), &mut self.completed),
+            Some(d) => {
+                let wake = self.wake(now, d);
+                self.frames.get_mut(f).expect("live frame").db_wake_ns = wake;
+                self.cpu
+                    .submit(now, d, work, Job::Frame(f), &mut self.completed)
+            }
             None => {
                 self.release_connection(now, r);
                 self.frame_ends(now, f, Err(FailureClass::Error));
             }
+        }
+    }
+
+    /// The extra wait of a visit to replica `r` at `now`: its process's `idle_wake` after
+    /// the time the replica has had no CPU work (none while it has some), ns.
+    fn wake(&mut self, now: Time, r: usize) -> f64 {
+        let Some((delay, tau)) = self.m.procs[self.replicas[r].proc].wake else {
+            return 0.0;
+        };
+        match self.cpu.idle_for(now, r, &mut self.completed) {
+            Some(idle) => delay * (1.0 - (-(idle as f64) / tau).exp()),
+            None => 0.0,
         }
     }
 

@@ -299,3 +299,19 @@ fn a_negative_or_non_number_background_is_refused() {
         .unwrap_or_else(|| panic!("no problem at background: {e}"));
     assert_eq!(p.line, Some(line_of(&text, "background = \"lots\"")), "{p}");
 }
+
+#[test]
+fn an_idle_wake_without_a_cooling_time_is_refused() {
+    let text = CAL.replacen(
+        "kind = \"service\"\n",
+        "kind = \"service\"\nidle_wake = { us = 300.0, tau_ms = 0.0 }\n",
+        1,
+    );
+    let e = refused(Calibration::parse(&text, "c.toml"));
+    assert_problem(
+        &e,
+        "micro.processes.customers.idle_wake.tau_ms",
+        line_of(&text, "idle_wake"),
+        "positive number",
+    );
+}

@@ -190,3 +190,25 @@ fn cpu_outside_the_spans_loads_the_core_but_is_waited_for_by_no_one() {
     let w = out.total.mean_us;
     assert!(w > 2500.0 * 1.02 && w < 3750.0, "W = {w} µs");
 }
+
+#[test]
+fn a_replica_found_idle_wakes_slower_the_longer_it_idled() {
+    // 1 µs of CPU per request, so a replica is idle at every Poisson arrival for τ ~ Exp(λ)
+    // and waits W·(1 − e^(−τ/T)) more: on average W / (1 + λT). W = 1 ms, T = 10 ms: 0.5 ms
+    // at λ = 100/s, 0.2 ms at 400/s — faster under load, as the real system is.
+    let cal = station("{ fixed = 1.0 }").replace(
+        "kind = \"monolith\"\n",
+        "kind = \"monolith\"\nidle_wake = { us = 1000.0, tau_ms = 10.0 }\n",
+    );
+    for (rate, want) in [(100.0, 501.0), (400.0, 201.0)] {
+        let out = run(&cal, &open(1, rate, 2e5, ""));
+        let w = out.total.mean_us;
+        assert!(
+            rel(w, want) < 0.02,
+            "λ = {rate}: W = {w} µs, expected {want}"
+        );
+    }
+    // Without it, the same requests take their CPU alone.
+    let out = run(&station("{ fixed = 1.0 }"), &open(1, 100.0, 2e5, ""));
+    assert!(out.total.mean_us < 2.0, "W = {} µs", out.total.mean_us);
+}

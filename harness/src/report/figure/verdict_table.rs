@@ -101,7 +101,7 @@ pub(super) fn figure(results: &Results) -> Option<Figure> {
     svg.text(
         x0,
         end + 22.0,
-        "tie: within the noise band (see the rules in the report); —: ran but failed outright, or not compared",
+        "tie: within the noise band (see the rules in the report); undecided: the intervals would separate but one is open above (too few samples); —: ran but failed outright, or not compared",
         Font::new(style::TICK_SIZE, Anchor::Start).coloured(style::AXIS),
     );
     Some(Figure {
