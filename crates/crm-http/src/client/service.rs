@@ -238,19 +238,6 @@ impl ServiceClient {
         self.send(call).await?.json(self.service())
     }
 
-    /// A POST without a body (an action).
-    pub async fn post_empty<T: DeserializeOwned>(
-        &self,
-        actor: &Actor,
-        path: &str,
-        idempotency_key: Option<&str>,
-    ) -> Result<T> {
-        let call = Call::new(Method::POST, path)
-            .actor(actor)
-            .idempotency_key(idempotency_key)?;
-        self.send(call).await?.json(self.service())
-    }
-
     /// A PATCH with `If-Match: "<version>"`.
     pub async fn patch<B: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
