@@ -111,14 +111,6 @@ impl EventEnvelope {
         self.event.split_once('.').map_or("", |(_, a)| a)
     }
 
-    /// The record version carried in `data`, used by projections to ignore stale events.
-    pub fn record_version(&self) -> i64 {
-        self.data
-            .get("version")
-            .and_then(Value::as_i64)
-            .unwrap_or(0)
-    }
-
     /// A field of `data` as a string.
     pub fn str(&self, field: &str) -> Option<&str> {
         self.data.get(field).and_then(Value::as_str)

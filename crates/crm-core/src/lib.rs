@@ -6,6 +6,7 @@
 //!
 //! # Layout
 //! - [`actor`]: who is calling (tenant, user, role) and the role/permission matrix.
+//! - [`backoff`]: the one backoff policy of every retry loop.
 //! - [`error`]: the one error type of the domain and its RFC 9457 problem form.
 //! - [`money`], [`patch`], [`validate`]: value types and input validation helpers;
 //!   [`schema`]: the same rules stated in the request bodies' JSON Schemas.
@@ -20,6 +21,7 @@
 //! - [`sqlstate`]: the catalogue of database errors a request can provoke and their answers.
 
 pub mod actor;
+pub mod backoff;
 pub mod columns;
 pub mod db;
 pub mod error;
@@ -38,6 +40,7 @@ pub mod sqlstate;
 pub mod validate;
 
 pub use actor::{Action, Actor, Object, Role};
+pub use backoff::Backoff;
 pub use error::{Error, FieldError, Problem, Result};
 pub use event::EventEnvelope;
 pub use money::Money;

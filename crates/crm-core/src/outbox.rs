@@ -16,6 +16,7 @@ use sqlx::{PgConnection, PgPool};
 use tokio::sync::Notify;
 use tracing::{Instrument, Span};
 
+use crate::backoff::Backoff;
 use crate::error::{Error, Result};
 use crate::event::EventEnvelope;
 
@@ -190,19 +191,19 @@ impl Relay {
     /// on errors, and drains full batches without waiting.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
-        let mut backoff = Duration::from_millis(100);
+        let mut failures = 0u32;
         let mut last_purge = tokio::time::Instant::now();
         loop {
             let wait = match self.run_once().await {
                 Ok(n) if n as i64 == self.batch => Duration::ZERO,
                 Ok(_) => {
-                    backoff = Duration::from_millis(100);
+                    failures = 0;
                     self.poll
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "outbox relay failed; retrying");
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                    backoff
+                    failures = failures.saturating_add(1);
+                    Backoff::WORKER.delay(failures)
                 }
             };
             if last_purge.elapsed() > Duration::from_secs(60) {
@@ -320,6 +321,10 @@ pub async fn apply_batch(
     }
 }
 
+/// Attempts at applying one event before it is parked, and the pauses after each failure.
+const APPLY_ATTEMPTS: u32 = 3;
+const APPLY_BACKOFF: Backoff = Backoff::new(Duration::from_millis(20), Duration::from_millis(80));
+
 /// Applies with retries; an event that still fails for a reason other than an unavailable
 /// database is parked in `dead_letters` so one bad event cannot stall every later one.
 pub async fn apply_or_park(
@@ -328,14 +333,14 @@ pub async fn apply_or_park(
     event: &EventEnvelope,
 ) -> Result<()> {
     let mut last = None;
-    for attempt in 0..3u32 {
+    for attempt in 1..=APPLY_ATTEMPTS {
         match apply(pool, handler, event).await {
             Ok(_) => return Ok(()),
             Err(e @ Error::Unavailable(_)) => return Err(e),
             Err(e) => {
                 tracing::warn!(consumer = handler.name(), event_id = %event.event_id, attempt, error = %e, "event handler failed");
                 last = Some(e);
-                tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+                tokio::time::sleep(APPLY_BACKOFF.delay(attempt)).await;
             }
         }
     }

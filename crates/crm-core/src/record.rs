@@ -146,24 +146,6 @@ pub async fn get<R: Resource>(conn: &mut PgConnection, tenant: Uuid, id: Uuid) -
     .ok_or_else(|| Error::not_found(R::OBJECT))
 }
 
-/// Live records among `ids`, in no particular order.
-pub async fn get_many<R: Resource>(
-    conn: &mut PgConnection,
-    tenant: Uuid,
-    ids: &[Uuid],
-) -> Result<Vec<R>> {
-    sqlx::query_as::<_, R>(&format!(
-        "SELECT {} FROM {} WHERE tenant_id = $1 AND id = ANY($2) AND deleted_at IS NULL",
-        R::COLUMNS,
-        R::TABLE
-    ))
-    .bind(tenant)
-    .bind(ids)
-    .fetch_all(conn)
-    .await
-    .map_err(db_error::<R>)
-}
-
 /// Locks a record (deleted or not) for a read-modify-write in the caller's transaction.
 pub async fn lock<R: Resource>(conn: &mut PgConnection, tenant: Uuid, id: Uuid) -> Result<R> {
     sqlx::query_as::<_, R>(&format!(

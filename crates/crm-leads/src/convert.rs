@@ -4,18 +4,23 @@
 //! shared by both builds; only *how* the steps run differs, behind [`Converter`]: the
 //! monolith runs them in one database transaction ([`local::LocalConverter`]), the
 //! microservices as a persisted, compensating saga ([`saga::SagaConverter`]).
+//!
+//! # Layout
+//! - this file: the request, the result, [`Converter`].
+//! - `plan`: the core both runners share (permissions, the plan with the lead's defaults,
+//!   the duplicate check, the opportunity's input, the lead's side, field errors).
+//! - [`local`]: the transaction. [`saga`]: the saga, which starts from its own module docs.
 
 pub mod local;
+mod plan;
 pub mod saga;
 
 use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crm_core::query::SqlValue;
-use crm_core::{Actor, Error, Money, Result, outbox, record};
+use crm_core::{Actor, Money, Result};
 use crm_customers::{Company, Contact, NewCompany, NewContact};
 use crm_sales::Opportunity;
 
@@ -79,99 +84,4 @@ pub trait Converter: Send + Sync {
         req: ConvertRequest,
         skip_duplicate_check: bool,
     ) -> Result<Conversion>;
-}
-
-/// The company to create when the request gives no `company`.
-pub fn company_from_lead(lead: &Lead) -> Result<NewCompany> {
-    let name = lead.company_name.clone().ok_or_else(|| {
-        Error::inconsistent(
-            "company",
-            "give company.id or company.data: the lead names no company",
-        )
-    })?;
-    Ok(NewCompany {
-        name: Some(name),
-        owner_id: lead.owner_id,
-        ..NewCompany::default()
-    })
-}
-
-/// The contact to create when the request gives no `contact`: the lead's name split into
-/// first and last at the last space.
-pub fn contact_from_lead(lead: &Lead) -> NewContact {
-    let name = lead.name.trim();
-    let (first, last) = match name.rsplit_once(' ') {
-        Some((f, l)) if !f.trim().is_empty() => (f.trim().to_owned(), Some(l.to_owned())),
-        _ => (name.to_owned(), None),
-    };
-    NewContact {
-        first_name: Some(first),
-        last_name: last,
-        emails: lead.email.clone().map(|e| vec![e]),
-        phones: lead.phone.clone().map(|p| vec![p]),
-        job_title: lead.title.clone(),
-        owner_id: lead.owner_id,
-        lead_source: Some(lead.source.clone()),
-        ..NewContact::default()
-    }
-}
-
-/// The opportunity's name when none is given.
-pub fn default_opportunity_name(company: &Company, lead: &Lead) -> String {
-    let name = format!("{} – {}", company.name, lead.name);
-    name.chars().take(200).collect()
-}
-
-/// Candidates found before creating records; a 409 carrying them unless skipped.
-pub fn duplicates_found(companies: serde_json::Value, contacts: serde_json::Value) -> Error {
-    let mut extra = serde_json::Map::new();
-    extra.insert(
-        "candidates".into(),
-        serde_json::json!({"companies": companies, "contacts": contacts}),
-    );
-    Error::Conflict {
-        code: "duplicates-found",
-        detail: "possible duplicates exist; attach them by id, or repeat with X-Skip-Duplicate-Check: true".into(),
-        extra: Some(extra),
-    }
-}
-
-/// The lead's side of a conversion, in the caller's transaction, on a lead the caller has
-/// locked and checked: status `converted` with the ids of what it became, and a
-/// `lead.converted` event whose changes name them.
-pub(crate) async fn mark_converted(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    lead: &Lead,
-    company_id: Uuid,
-    contact_id: Uuid,
-    opportunity_id: Option<Uuid>,
-) -> Result<Lead> {
-    let now = chrono::Utc::now();
-    let after = record::write_columns::<Lead>(
-        conn,
-        actor,
-        lead.meta.id,
-        vec![
-            ("status", SqlValue::Text(Some("converted".into()))),
-            ("status_changed_at", SqlValue::Timestamp(Some(now))),
-            ("converted_at", SqlValue::Timestamp(Some(now))),
-            ("converted_company_id", SqlValue::Uuid(Some(company_id))),
-            ("converted_contact_id", SqlValue::Uuid(Some(contact_id))),
-            ("converted_opportunity_id", SqlValue::Uuid(opportunity_id)),
-        ],
-    )
-    .await?;
-    let changes = serde_json::json!({
-        "status": {"from": lead.status.as_str(), "to": "converted"},
-        "company_id": company_id,
-        "contact_id": contact_id,
-        "opportunity_id": opportunity_id,
-    });
-    outbox::append(
-        conn,
-        &record::event(actor, &after, "converted")?.with_changes(changes),
-    )
-    .await?;
-    Ok(after)
 }

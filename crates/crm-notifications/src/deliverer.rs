@@ -13,12 +13,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use rand::Rng;
 use sqlx::PgPool;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use crm_core::{Error, Result};
+use crm_core::{Backoff, Error, Result};
 
 use crate::delivery::{DEAD, FAILED, PENDING, SUCCEEDED};
 use crate::signing;
@@ -31,10 +30,9 @@ const MAX_ERROR_LEN: usize = 500;
 /// How the deliverer paces itself.
 #[derive(Clone, Debug)]
 pub struct Settings {
-    /// The delay before the first retry; each further retry doubles it.
-    pub base_delay: Duration,
-    /// The longest delay between two attempts.
-    pub max_delay: Duration,
+    /// The delays between attempts: doubling from the first to a cap, ±20% so that
+    /// receivers that failed together are not retried together.
+    pub backoff: Backoff,
     /// Attempts before a delivery is `dead` (the first send counts).
     pub max_attempts: u32,
     /// Per-request timeout, from connecting to the end of the response.
@@ -51,8 +49,8 @@ impl Default for Settings {
     /// 8 attempts 30 s, 1 min, 2 min, ... apart (at most 1 h): about 1 h 4 min in all.
     fn default() -> Self {
         Settings {
-            base_delay: Duration::from_secs(30),
-            max_delay: Duration::from_secs(3600),
+            backoff: Backoff::new(Duration::from_secs(30), Duration::from_secs(3600))
+                .with_jitter(0.8, 1.2),
             max_attempts: 8,
             timeout: Duration::from_secs(10),
             batch: 32,
@@ -66,8 +64,11 @@ impl Settings {
     /// Millisecond delays and a short lease, for tests.
     pub fn for_tests() -> Self {
         Settings {
-            base_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(80),
+            backoff: Backoff {
+                first: Duration::from_millis(10),
+                max: Duration::from_millis(80),
+                ..Settings::default().backoff
+            },
             max_attempts: 8,
             timeout: Duration::from_secs(2),
             batch: 32,
@@ -79,19 +80,6 @@ impl Settings {
     /// How long a claim lasts.
     pub fn lease(&self) -> Duration {
         self.timeout + self.lease_margin
-    }
-
-    /// The delay after the `attempts`-th failed attempt, before jitter:
-    /// `base_delay × 2^(attempts-1)`, at most `max_delay`.
-    pub fn backoff(&self, attempts: u32) -> Duration {
-        let factor = 2u32.saturating_pow(attempts.saturating_sub(1));
-        self.base_delay.saturating_mul(factor).min(self.max_delay)
-    }
-
-    /// [`Self::backoff`] ±20%, so receivers that failed together are not retried together.
-    pub fn backoff_with_jitter(&self, attempts: u32) -> Duration {
-        self.backoff(attempts)
-            .mul_f64(rand::thread_rng().gen_range(0.8..=1.2))
     }
 }
 
@@ -274,7 +262,7 @@ impl Deliverer {
         } else if attempt as u32 >= self.settings.max_attempts {
             (DEAD, None)
         } else {
-            let delay = self.settings.backoff_with_jitter(attempt as u32);
+            let delay = self.settings.backoff.delay(attempt as u32);
             (PENDING, Some(delay.as_secs_f64()))
         };
         let status_code = o.status_code.map(i32::from);
@@ -323,18 +311,18 @@ impl Deliverer {
     /// in progress is finished (it is bounded by the request timeout).
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
-        let mut backoff = Duration::from_millis(100);
+        let mut failures = 0u32;
         loop {
             let wait = match self.run_once().await {
                 Ok(n) if n as i64 >= self.settings.batch => Duration::ZERO,
                 Ok(_) => {
-                    backoff = Duration::from_millis(100);
+                    failures = 0;
                     self.settings.poll
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "webhook deliverer failed; retrying");
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                    backoff
+                    failures = failures.saturating_add(1);
+                    Backoff::WORKER.delay(failures)
                 }
             };
             if wait.is_zero() {
@@ -374,19 +362,19 @@ mod tests {
 
     #[test]
     fn backoff_doubles_from_the_base_up_to_the_cap() {
-        let s = Settings::default();
-        let secs: Vec<u64> = (1..=9).map(|a| s.backoff(a).as_secs()).collect();
+        let b = Settings::default().backoff;
+        let secs: Vec<u64> = (1..=9).map(|a| b.base(a).as_secs()).collect();
         assert_eq!(secs, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
-        assert_eq!(s.backoff(u32::MAX), s.max_delay);
+        assert_eq!(b.base(u32::MAX), b.max);
     }
 
     #[test]
     fn jitter_stays_within_twenty_percent() {
-        let s = Settings::for_tests();
+        let b = Settings::for_tests().backoff;
         for attempts in 1..=6 {
-            let base = s.backoff(attempts).as_secs_f64();
+            let base = b.base(attempts).as_secs_f64();
             for _ in 0..200 {
-                let d = s.backoff_with_jitter(attempts).as_secs_f64();
+                let d = b.delay(attempts).as_secs_f64();
                 assert!(
                     d >= base * 0.8 - 1e-9 && d <= base * 1.2 + 1e-9,
                     "{d} vs {base}"

@@ -254,10 +254,7 @@ pub(crate) fn target(
     let upstream = registry.upstream(s);
     proxy::Target {
         service: s,
-        breaker: Arc::new(crm_http::client::FreshBreaker::new(
-            upstream.clone(),
-            proxy::breaker,
-        )),
+        breaker: Arc::new(proxy::BREAKER.fresh(upstream.clone())),
         upstream,
         http: http.clone(),
         timeout: Duration::from_millis(settings.upstream_timeout_ms),

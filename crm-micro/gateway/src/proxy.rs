@@ -10,26 +10,21 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use failsafe::backoff::{self, Exponential};
-use failsafe::failure_policy::{self, ConsecutiveFailures};
-use failsafe::{Config, StateMachine};
 use http::{HeaderMap, HeaderName, Method, header};
 
 use crm_core::Error;
 use crm_http::ApiError;
-use crm_http::client::{FreshBreaker, Upstream};
+use crm_http::client::{Breaker, BreakerSettings, FreshBreaker, Upstream};
 
 use crate::routes::{self, Service};
 
-pub type Breaker = StateMachine<ConsecutiveFailures<Exponential>, ()>;
-
-/// Opens after 5 consecutive failures; stays open 1 s, growing to 10 s while failures go on.
-pub fn breaker() -> Breaker {
-    let backoff = backoff::exponential(Duration::from_secs(1), Duration::from_secs(10));
-    Config::new()
-        .failure_policy(failure_policy::consecutive_failures(5, backoff))
-        .build()
-}
+/// The breaker of each service: opens after 5 consecutive failures; stays open 1 s, growing
+/// to 10 s while failures go on. Built as the service client builds its own.
+pub const BREAKER: BreakerSettings = BreakerSettings {
+    consecutive_failures: 5,
+    open_for: Duration::from_secs(1),
+    max_open_for: Duration::from_secs(10),
+};
 
 /// Everything needed to forward to one service.
 #[derive(Clone)]

@@ -103,11 +103,6 @@ impl ErrorCounts {
             + self.client.values().sum::<u64>()
             + self.server.values().sum::<u64>()
     }
-
-    /// All 5xx.
-    pub fn server_total(&self) -> u64 {
-        self.server.values().sum()
-    }
 }
 
 #[cfg(test)]

@@ -92,11 +92,6 @@ impl LatencyHistogram {
         }
     }
 
-    /// The raw HdrHistogram, for percentile spectra and other charts.
-    pub fn as_hdr(&self) -> &Histogram<u64> {
-        &self.inner
-    }
-
     /// The V2 + deflate encoding, base64 (standard alphabet, padded).
     pub fn encode(&self) -> String {
         let mut bytes = Vec::new();

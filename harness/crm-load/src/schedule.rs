@@ -114,28 +114,9 @@ impl RateProfile {
         Duration::from_secs_f64(self.segments.iter().map(Segment::duration).sum())
     }
 
-    /// The rate (requests per second) at `t`; 0 after the end.
-    pub fn rate_at(&self, t: Duration) -> f64 {
-        let mut t = t.as_secs_f64();
-        for s in &self.segments {
-            let d = s.duration();
-            if t < d {
-                let (a, b) = s.rates();
-                return a + (b - a) * t / d;
-            }
-            t -= d;
-        }
-        0.0
-    }
-
     /// Requests expected over the whole profile: ∫ rate dt.
     pub fn expected_count(&self) -> f64 {
         self.segments.iter().map(Segment::area).sum()
-    }
-
-    /// Requests expected between `from` and `to`.
-    pub fn expected_between(&self, from: Duration, to: Duration) -> f64 {
-        (self.cumulative(to) - self.cumulative(from)).max(0.0)
     }
 
     /// Λ(t): requests expected from 0 to `t`.

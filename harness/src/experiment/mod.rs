@@ -37,7 +37,7 @@ mod steps;
 mod sweep;
 pub mod traced;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -389,9 +389,4 @@ async fn run_experiment(
         ExperimentSpec::Journeys(j) => Some(Experiment::Journeys(journeys::run(ctx, j).await?)),
         ExperimentSpec::Steps(s) => Some(Experiment::Fault(steps::run(ctx, s).await?)),
     })
-}
-
-/// The report directory's parent by default.
-pub fn default_reports_dir() -> &'static Path {
-    Path::new("reports")
 }

@@ -40,11 +40,7 @@ pub trait StageStatus {
 
 impl StageStatus for StageDef {
     fn status(&self) -> &'static str {
-        match (self.is_closed, self.is_won) {
-            (false, _) => "open",
-            (true, true) => "won",
-            (true, false) => "lost",
-        }
+        crm_sales::domain::Status::of(self.is_closed, self.is_won).as_str()
     }
 }
 

@@ -13,6 +13,7 @@ use crate::seed::generator::StageStatus;
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
+use crm_sales::domain::{DEFAULT_PIPELINE_NAME, FORECAST_CATEGORIES, Status};
 use serde::{Deserialize, Serialize};
 
 use super::generator::{Plan, STAGES};
@@ -237,14 +238,11 @@ pub(crate) fn truth_of(plan: &Plan) -> Truth {
     let mut forecast: BTreeMap<(NaiveDate, usize), (Figures, BTreeMap<String, i128>)> =
         BTreeMap::new();
     let mut total = (Figures::default(), BTreeMap::new());
-    let mut by_status: BTreeMap<String, i64> = ["open", "won", "lost"]
-        .iter()
-        .map(|s| ((*s).to_owned(), 0))
-        .collect();
+    let mut by_status: BTreeMap<String, i64> =
+        Status::ALL.iter().map(|s| ((*s).to_owned(), 0)).collect();
     let mut amounts: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
     let mut win: BTreeMap<String, WinRateAmounts> = BTreeMap::new();
     let mut history = 0u64;
-    const CATEGORIES: [&str; 5] = ["pipeline", "best_case", "commit", "closed", "omitted"];
     for o in 0..plan.opportunities() {
         let opp = plan.opportunity(o);
         history += opp.path.len() as u64;
@@ -262,7 +260,7 @@ pub(crate) fn truth_of(plan: &Plan) -> Truth {
             "lost" => "omitted",
             _ => stage.forecast_category,
         };
-        let rank = CATEGORIES
+        let rank = FORECAST_CATEGORIES
             .iter()
             .position(|c| *c == category)
             .expect("a category");
@@ -332,7 +330,7 @@ pub(crate) fn truth_of(plan: &Plan) -> Truth {
             .expect("pushed")
             .categories
             .push(ForecastCategory {
-                forecast_category: CATEGORIES[rank].to_owned(),
+                forecast_category: FORECAST_CATEGORIES[rank].to_owned(),
                 figures: f,
             });
     }
@@ -400,7 +398,7 @@ pub(crate) fn truth_of(plan: &Plan) -> Truth {
             },
         },
         pipeline: Pipeline {
-            pipeline_name: Some("Sales pipeline".to_owned()),
+            pipeline_name: Some(DEFAULT_PIPELINE_NAME.to_owned()),
             stages,
             total: total.0,
         },

@@ -13,9 +13,11 @@
 //!   health checks; shared with the gateway's raw proxy.
 //! - [`call`]: [`Call`], one request to send, and [`Reply`], a successful answer.
 //! - [`service`]: [`ServiceClient`] and its [`CallPolicy`].
+//! - [`breaker`]: [`BreakerSettings`] and the [`FreshBreaker`] built from them, shared with
+//!   the gateway's raw proxy.
 
+pub mod breaker;
 pub mod call;
-pub mod fresh;
 pub mod service;
 pub mod upstream;
 
@@ -27,9 +29,9 @@ use crm_core::{Actor, Result};
 
 use crate::jwt::{Claims, Signer};
 
+pub use breaker::{Breaker, BreakerSettings, FreshBreaker};
 pub use call::{Call, Reply};
-pub use fresh::FreshBreaker;
-pub use service::{BreakerSettings, CallPolicy, ServiceClient};
+pub use service::{CallPolicy, ServiceClient};
 pub use upstream::{ReplicaGuard, ReplicaStatus, Upstream};
 
 /// The bearer token a client sends on behalf of an actor.

@@ -4,19 +4,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
-use failsafe::failure_policy::{self, ConsecutiveFailures};
-use failsafe::{Config, StateMachine};
+use backon::Retryable;
 use http::{HeaderValue, Method, StatusCode, header};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, timeout_at};
 
-use crm_core::{Actor, Error, Result};
+use crm_core::{Actor, Backoff, Error, Result};
 
 use super::call::{self, Call, Reply};
-use super::{FreshBreaker, TokenSource, Upstream};
+use super::{Breaker, BreakerSettings, FreshBreaker, TokenSource, Upstream};
 use crate::context::{self, RequestContext};
 use crm_telemetry::names;
 use tracing::Instrument;
@@ -35,17 +33,6 @@ fn wait_span(what: &'static str) -> tracing::Span {
     }
 }
 
-/// When the breaker opens and how long it stays open.
-#[derive(Clone, Debug)]
-pub struct BreakerSettings {
-    /// Failures in a row (transport errors, timeouts, 5xx) that open it.
-    pub consecutive_failures: u32,
-    /// How long it stays open the first time; then it lets calls through (half-open).
-    pub open_for: Duration,
-    /// Each failed half-open trial doubles the time open, up to this.
-    pub max_open_for: Duration,
-}
-
 /// How calls to one service behave.
 #[derive(Clone, Debug)]
 pub struct CallPolicy {
@@ -53,9 +40,8 @@ pub struct CallPolicy {
     pub timeout: Duration,
     /// Extra attempts for idempotent calls.
     pub retries: usize,
-    /// First backoff; doubles per retry, with jitter.
-    pub base_backoff: Duration,
-    pub max_backoff: Duration,
+    /// The pauses before retries: doubling per retry, jittered.
+    pub backoff: Backoff,
     /// Calls in flight at once from this client.
     pub concurrency: usize,
     pub breaker: BreakerSettings,
@@ -66,8 +52,9 @@ impl Default for CallPolicy {
         CallPolicy {
             timeout: Duration::from_secs(5),
             retries: 2,
-            base_backoff: Duration::from_millis(25),
-            max_backoff: Duration::from_millis(500),
+            // Each pause up to twice its base, as backon's jitter had it.
+            backoff: Backoff::new(Duration::from_millis(25), Duration::from_millis(500))
+                .with_jitter(1.0, 2.0),
             concurrency: 256,
             breaker: BreakerSettings {
                 consecutive_failures: 5,
@@ -75,26 +62,6 @@ impl Default for CallPolicy {
                 max_open_for: Duration::from_secs(30),
             },
         }
-    }
-}
-
-type Breaker = StateMachine<ConsecutiveFailures<OpenFor>, ()>;
-
-/// How long the breaker stays open each time: doubling from `open_for` to `max_open_for`.
-/// (failsafe's own backoffs count whole seconds; services fail and recover faster.)
-#[derive(Clone, Debug)]
-struct OpenFor {
-    next: Duration,
-    max: Duration,
-}
-
-impl Iterator for OpenFor {
-    type Item = Duration;
-
-    fn next(&mut self) -> Option<Duration> {
-        let now = self.next;
-        self.next = (now * 2).min(self.max);
-        Some(now)
     }
 }
 
@@ -159,18 +126,7 @@ impl ServiceClient {
         tokens: Option<Arc<dyn TokenSource>>,
         policy: CallPolicy,
     ) -> Self {
-        let b = policy.breaker.clone();
-        let breaker = FreshBreaker::new(upstream.clone(), move || {
-            Config::new()
-                .failure_policy(failure_policy::consecutive_failures(
-                    b.consecutive_failures.max(1),
-                    OpenFor {
-                        next: b.open_for,
-                        max: b.max_open_for.max(b.open_for),
-                    },
-                ))
-                .build()
-        });
+        let breaker = policy.breaker.fresh(upstream.clone());
         let http = reqwest::Client::builder()
             .pool_idle_timeout(Duration::from_secs(30))
             .redirect(reqwest::redirect::Policy::none())
@@ -238,19 +194,6 @@ impl ServiceClient {
         self.send(call).await?.json(self.service())
     }
 
-    /// A POST without a body (an action).
-    pub async fn post_empty<T: DeserializeOwned>(
-        &self,
-        actor: &Actor,
-        path: &str,
-        idempotency_key: Option<&str>,
-    ) -> Result<T> {
-        let call = Call::new(Method::POST, path)
-            .actor(actor)
-            .idempotency_key(idempotency_key)?;
-        self.send(call).await?.json(self.service())
-    }
-
     /// A PATCH with `If-Match: "<version>"`.
     pub async fn patch<B: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
@@ -298,11 +241,7 @@ impl ServiceClient {
         let ctx = context::current().unwrap_or_else(RequestContext::fresh);
         let p = &inner.policy;
         let retries = if call.idempotent { p.retries } else { 0 };
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(p.base_backoff)
-            .with_max_delay(p.max_backoff.max(p.base_backoff))
-            .with_max_times(retries)
-            .with_jitter();
+        let backoff = p.backoff.delays().take(retries);
         let attempts = std::sync::atomic::AtomicU32::new(0);
         let attempt = || {
             let n = attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;

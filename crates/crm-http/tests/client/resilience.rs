@@ -187,8 +187,8 @@ async fn things_service(fault: Fault) -> (crm_http::client::ServiceClient, sqlx:
     let base = serve(app).await;
     let mut p = policy();
     p.retries = 6;
-    p.base_backoff = Duration::from_millis(50);
-    p.max_backoff = Duration::from_millis(200);
+    p.backoff.first = Duration::from_millis(50);
+    p.backoff.max = Duration::from_millis(200);
     (client("things", &[&base], &signer, p), pool, attempts)
 }
 

@@ -8,7 +8,7 @@ use axum::Router;
 use ed25519_dalek::SigningKey;
 use uuid::Uuid;
 
-use crm_core::{Actor, Role};
+use crm_core::{Actor, Backoff, Role};
 use crm_http::auth::{Authenticator, StaticKeys};
 use crm_http::client::{BreakerSettings, CallPolicy, ServiceClient, SignerTokens, Upstream};
 use crm_http::jwt::Signer;
@@ -60,8 +60,11 @@ pub(crate) fn policy() -> CallPolicy {
     CallPolicy {
         timeout: Duration::from_millis(400),
         retries: 2,
-        base_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(50),
+        backoff: Backoff {
+            first: Duration::from_millis(10),
+            max: Duration::from_millis(50),
+            ..CallPolicy::default().backoff
+        },
         concurrency: 16,
         breaker: BreakerSettings {
             consecutive_failures: 50,

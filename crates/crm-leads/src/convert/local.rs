@@ -9,16 +9,19 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crm_activities::RecordType;
-use crm_core::query::SqlValue;
 use crm_core::record::{self, Writer};
-use crm_core::{Action, Actor, Object, Result, db, outbox};
-use crm_customers::{Company, CompanyPatch, Contact, ContactPatch, Customers, NewContact, dedupe};
-use crm_sales::{NewOpportunity, Sales};
-
-use super::{
-    Conversion, ConvertRequest, Converter, Target, company_from_lead, contact_from_lead,
-    default_opportunity_name, duplicates_found,
+use crm_core::{Actor, Result, db};
+use crm_customers::dedupe::{self, Candidate};
+use crm_customers::{
+    Company, CompanyPatch, Contact, ContactPatch, Customers, NewCompany, NewContact,
 };
+use crm_sales::Sales;
+
+use super::plan::{
+    Candidates, Plan, authorize, joining, mark_converted, no_company, no_contact, prefix,
+    relink_targets, unknown,
+};
+use super::{Conversion, ConvertRequest, Converter, Target};
 use crate::Lead;
 
 pub struct LocalConverter {
@@ -46,12 +49,7 @@ impl Converter for LocalConverter {
         req: ConvertRequest,
         skip: bool,
     ) -> Result<Conversion> {
-        actor.require(Action::Update, Object::Lead)?;
-        actor.require(Action::Create, Object::Company)?;
-        actor.require(Action::Create, Object::Contact)?;
-        if req.opportunity.is_some() {
-            actor.require(Action::Create, Object::Opportunity)?;
-        }
+        authorize(actor, &req)?;
         // The monolith's whole conversion is one transaction: one span, its statements as
         // children (the saga's steps are the microservices' counterpart).
         let transaction = async {
@@ -65,6 +63,23 @@ impl Converter for LocalConverter {
             crm_telemetry::propagate::internal("convert transaction"),
         )
         .await
+    }
+}
+
+/// The duplicate check's candidates, read in the conversion's transaction.
+struct InTransaction<'c> {
+    conn: &'c mut PgConnection,
+    tenant: Uuid,
+}
+
+#[async_trait]
+impl Candidates for InTransaction<'_> {
+    async fn companies(&mut self, data: &NewCompany) -> Result<Vec<Candidate<Company>>> {
+        dedupe::company_candidates(self.conn, self.tenant, data, None).await
+    }
+
+    async fn contacts(&mut self, data: &NewContact) -> Result<Vec<Candidate<Contact>>> {
+        dedupe::contact_candidates(self.conn, self.tenant, data, None).await
     }
 }
 
@@ -82,167 +97,61 @@ impl LocalConverter {
             return Err(crm_core::Error::not_found("lead"));
         }
         lead.status.convert()?;
-
-        let company_target = match req.company {
-            Some(t) => t,
-            None => Target {
-                id: None,
-                data: Some(company_from_lead(&lead)?),
-            },
-        };
-        let contact_target = match req.contact {
-            Some(t) => t,
-            None => Target {
-                id: None,
-                data: Some(contact_from_lead(&lead)),
-            },
-        };
+        let plan = Plan::resolve(lead, req)?;
         if !skip {
-            self.check_duplicates(conn, actor, &company_target, &contact_target)
+            let tenant = actor.tenant_id;
+            let conn = &mut *conn;
+            plan.check_duplicates(&mut InTransaction { conn, tenant })
                 .await?;
         }
-        let company = self.company(conn, actor, company_target).await?;
+        let company = self.company(conn, actor, &plan.company).await?;
         let contact = self
-            .contact(conn, actor, contact_target, company.meta.id)
+            .contact(conn, actor, &plan.contact, company.meta.id)
             .await?;
-        let opportunity = match req.opportunity {
+        let opportunity = match plan.opportunity_input(&company, &contact) {
             None => None,
-            Some(o) => {
-                let input = NewOpportunity {
-                    name: Some(
-                        o.name
-                            .unwrap_or_else(|| default_opportunity_name(&company, &lead)),
-                    ),
-                    amount: o.amount.or_else(|| lead.estimated_value.clone()),
-                    close_date: o.close_date,
-                    pipeline_id: o.pipeline_id,
-                    stage_id: o.stage_id,
-                    stage_key: o.stage_key,
-                    owner_id: o.owner_id.or(lead.owner_id),
-                    company_id: Some(company.meta.id),
-                    primary_contact_id: Some(contact.meta.id),
-                    original_lead_id: Some(lead.meta.id),
-                    ..NewOpportunity::default()
-                };
-                Some(
-                    self.sales
-                        .create_linked(conn, actor, input)
-                        .await
-                        .map_err(|e| prefix(e, "opportunity"))?,
-                )
-            }
+            Some(input) => Some(
+                self.sales
+                    .create_linked(conn, actor, input)
+                    .await
+                    .map_err(|e| prefix(e, "opportunity"))?,
+            ),
         };
-
-        let now = chrono::Utc::now();
-        let lead_after = record::write_columns::<Lead>(
+        let opportunity_id = opportunity.as_ref().map(|o| o.meta.id);
+        let lead = mark_converted(
             conn,
             actor,
-            lead.meta.id,
-            vec![
-                ("status", SqlValue::Text(Some("converted".into()))),
-                ("status_changed_at", SqlValue::Timestamp(Some(now))),
-                ("converted_at", SqlValue::Timestamp(Some(now))),
-                (
-                    "converted_company_id",
-                    SqlValue::Uuid(Some(company.meta.id)),
-                ),
-                (
-                    "converted_contact_id",
-                    SqlValue::Uuid(Some(contact.meta.id)),
-                ),
-                (
-                    "converted_opportunity_id",
-                    SqlValue::Uuid(opportunity.as_ref().map(|o| o.meta.id)),
-                ),
-            ],
+            &plan.lead,
+            company.meta.id,
+            contact.meta.id,
+            opportunity_id,
         )
         .await?;
-        let changes = serde_json::json!({
-            "status": {"from": lead.status.as_str(), "to": "converted"},
-            "company_id": company.meta.id,
-            "contact_id": contact.meta.id,
-            "opportunity_id": opportunity.as_ref().map(|o| o.meta.id),
-        });
-        outbox::append(
-            conn,
-            &record::event(actor, &lead_after, "converted")?.with_changes(changes),
-        )
-        .await?;
-
-        let mut to = vec![
-            (RecordType::Contact, contact.meta.id),
-            (RecordType::Company, company.meta.id),
-        ];
-        if let Some(o) = &opportunity {
-            to.push((RecordType::Opportunity, o.meta.id));
-        }
+        let to = relink_targets(company.meta.id, contact.meta.id, opportunity_id);
         crm_activities::relink(conn, actor, (RecordType::Lead, lead.meta.id), &to).await?;
-
         Ok(Conversion {
-            lead: lead_after,
+            lead,
             company,
             contact,
             opportunity,
         })
     }
 
-    async fn check_duplicates(
-        &self,
-        conn: &mut PgConnection,
-        actor: &Actor,
-        company: &Target<crm_customers::NewCompany>,
-        contact: &Target<NewContact>,
-    ) -> Result<()> {
-        // Data with nothing to match on yields no candidates: judging the data is the job of
-        // the create step, which names bad fields by their place in the request.
-        fn nothing_to_match<T>(r: Result<Vec<T>>) -> Result<Vec<T>> {
-            match r {
-                Err(crm_core::Error::Validation(_)) => Ok(Vec::new()),
-                other => other,
-            }
-        }
-        let companies = match company {
-            Target {
-                id: None,
-                data: Some(d),
-            } => {
-                nothing_to_match(dedupe::company_candidates(conn, actor.tenant_id, d, None).await)?
-            }
-            _ => Vec::new(),
-        };
-        let contacts = match contact {
-            Target {
-                id: None,
-                data: Some(d),
-            } => {
-                nothing_to_match(dedupe::contact_candidates(conn, actor.tenant_id, d, None).await)?
-            }
-            _ => Vec::new(),
-        };
-        if companies.is_empty() && contacts.is_empty() {
-            return Ok(());
-        }
-        Err(duplicates_found(
-            serde_json::to_value(companies)?,
-            serde_json::to_value(contacts)?,
-        ))
-    }
-
     async fn company(
         &self,
         conn: &mut PgConnection,
         actor: &Actor,
-        t: Target<crm_customers::NewCompany>,
+        t: &Target<NewCompany>,
     ) -> Result<Company> {
         let c = self.customers.as_ref();
         match t {
             Target { id: Some(id), data } => {
-                let current = live::<Company>(conn, actor, id, "company.id").await?;
+                let current = live::<Company>(conn, actor, *id, "company.id").await?;
                 match data {
                     None => Ok(current),
                     Some(d) => {
-                        let fill = CompanyPatch::from(d).only_filling(&current);
-                        Writer::<Company>::update(c, conn, actor, id, None, fill)
+                        let fill = CompanyPatch::from(d.clone()).only_filling(&current);
+                        Writer::<Company>::update(c, conn, actor, *id, None, fill)
                             .await
                             .map_err(|e| prefix(e, "company.data"))
                     }
@@ -251,16 +160,13 @@ impl LocalConverter {
             Target {
                 id: None,
                 data: Some(d),
-            } => Writer::<Company>::create(c, conn, actor, d)
+            } => Writer::<Company>::create(c, conn, actor, d.clone())
                 .await
                 .map_err(|e| prefix(e, "company.data")),
             Target {
                 id: None,
                 data: None,
-            } => Err(crm_core::Error::inconsistent(
-                "company",
-                "give company.id or company.data",
-            )),
+            } => Err(no_company()),
         }
     }
 
@@ -268,36 +174,29 @@ impl LocalConverter {
         &self,
         conn: &mut PgConnection,
         actor: &Actor,
-        t: Target<NewContact>,
+        t: &Target<NewContact>,
         company_id: Uuid,
     ) -> Result<Contact> {
         let c = self.customers.as_ref();
         match t {
             Target { id: Some(id), data } => {
-                let current = live::<Contact>(conn, actor, id, "contact.id").await?;
-                let mut d = data.unwrap_or_default();
-                d.company_id = d.company_id.or(Some(company_id));
+                let current = live::<Contact>(conn, actor, *id, "contact.id").await?;
+                let d = joining(data.clone().unwrap_or_default(), company_id);
                 let fill = ContactPatch::from(d).only_filling(&current);
-                Writer::<Contact>::update(c, conn, actor, id, None, fill)
+                Writer::<Contact>::update(c, conn, actor, *id, None, fill)
                     .await
                     .map_err(|e| prefix(e, "contact.data"))
             }
             Target {
                 id: None,
-                data: Some(mut d),
-            } => {
-                d.company_id = d.company_id.or(Some(company_id));
-                Writer::<Contact>::create(c, conn, actor, d)
-                    .await
-                    .map_err(|e| prefix(e, "contact.data"))
-            }
+                data: Some(d),
+            } => Writer::<Contact>::create(c, conn, actor, joining(d.clone(), company_id))
+                .await
+                .map_err(|e| prefix(e, "contact.data")),
             Target {
                 id: None,
                 data: None,
-            } => Err(crm_core::Error::invalid(
-                "contact",
-                "give contact.id or contact.data",
-            )),
+            } => Err(no_contact()),
         }
     }
 }
@@ -311,27 +210,7 @@ async fn live<R: record::Resource>(
 ) -> Result<R> {
     match record::lock::<R>(conn, actor.tenant_id, id).await {
         Ok(r) if r.meta().deleted_at.is_none() => Ok(r),
-        Ok(_) | Err(crm_core::Error::NotFound(_)) => Err(crm_core::Error::UnknownReference(vec![
-            crm_core::FieldError::new(field, format!("no such {}", R::OBJECT)),
-        ])),
+        Ok(_) | Err(crm_core::Error::NotFound(_)) => Err(unknown(field, R::OBJECT)),
         Err(e) => Err(e),
-    }
-}
-
-/// Names fields of a nested step's field errors (validation, unknown references,
-/// inconsistencies) by their place in the request.
-pub(crate) fn prefix(e: crm_core::Error, at: &str) -> crm_core::Error {
-    use crm_core::Error;
-    let place = |errors: Vec<crm_core::FieldError>| {
-        errors
-            .into_iter()
-            .map(|f| crm_core::FieldError::new(format!("{at}.{}", f.field), f.message))
-            .collect()
-    };
-    match e {
-        Error::Validation(errors) => Error::Validation(place(errors)),
-        Error::UnknownReference(errors) => Error::UnknownReference(place(errors)),
-        Error::Inconsistent(errors) => Error::Inconsistent(place(errors)),
-        other => other,
     }
 }

@@ -52,12 +52,17 @@
 //!   "pending" goes to the first identical request after it, whoever sends it.
 //!
 //! # Layout
-//! - this file: settings, states and steps, [`SagaConverter`].
-//! - `request`: how a request enters: a new conversion, a retry rejoining one, an owed outcome.
-//! - `start`: the checks before the saga exists, and its creation.
+//! Read in the order a request runs: [`SagaConverter`]'s `convert` (in this file) follows the
+//! protocol above step by step and calls each of these.
+//! - the plan, the permissions, the duplicate rule and the opportunity's defaults are the
+//!   transaction's too: `super::plan`.
+//! - `request`: a request meeting a saga already there (a retry rejoining it, an owed
+//!   outcome), and the answers a request gets.
+//! - `start`: the checks before the saga exists (duplicates through the customers API, the
+//!   data by the customers context's rules), and writing the saga.
 //! - `drive`: running a saga: retries, postponing, switching to compensation.
-//! - `steps`, `compensate`: the forward steps and their undoing.
-//! - `store`: the saga row. `resumer`: [`Resumer`].
+//! - `steps`: one function per forward [`Step`]; `compensate`: their undoing, in reverse.
+//! - `store`: the saga row. `resumer`: [`Resumer`], which drives unfinished sagas later.
 
 mod compensate;
 mod drive;
@@ -70,14 +75,23 @@ mod store;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use sqlx::PgPool;
+use tokio::time::Instant;
+use uuid::Uuid;
 
 use crm_activities::ActivitiesApi;
+use crm_core::{Actor, Backoff, Result, record};
 use crm_customers::CustomersApi;
 use crm_sales::SalesApi;
 
-use request::{deadline_problem, stored_error};
+use super::plan::{Plan, authorize};
+use super::{Conversion, ConvertRequest, Converter};
+use crate::Lead;
+use drive::Mode;
+use request::{answer, deadline_problem, stored_error};
 pub use resumer::Resumer;
+use start::{Begun, Remote};
 
 /// How patient a saga is.
 #[derive(Clone, Debug)]
@@ -85,9 +99,8 @@ pub struct SagaSettings {
     /// How long a request keeps retrying a transiently failing step before answering 503
     /// `conversion-pending`.
     pub request_budget: Duration,
-    /// The first pause between retries; doubled per attempt up to `max_backoff`.
-    pub initial_backoff: Duration,
-    pub max_backoff: Duration,
+    /// The pauses between retries of a step: doubling per attempt up to a cap.
+    pub backoff: Backoff,
     /// How long after its start a saga may still go forward; after that it is compensated.
     pub deadline: Duration,
     /// How long a runner's claim lasts without progress (each recorded step renews it).
@@ -102,8 +115,7 @@ impl Default for SagaSettings {
     fn default() -> Self {
         SagaSettings {
             request_budget: Duration::from_secs(3),
-            initial_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_secs(5),
+            backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(5)),
             deadline: Duration::from_secs(60),
             lease: Duration::from_secs(30),
             poll: Duration::from_secs(1),
@@ -152,15 +164,23 @@ impl State {
     }
 }
 
-/// The forward steps, in order; a saga records the next one to run.
+/// The forward steps, in order; a saga records the next one to run. Each is run by
+/// `steps` (`Ctx::forward`); what they created is deleted by `compensate`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
+    /// Create the company, or check the attached one (filled later).
     Company,
+    /// Create the contact in the company, or check the attached one (filled later).
     Contact,
+    /// Create the opportunity, if the request asks for one.
     Opportunity,
+    /// Fill the attached company's empty fields.
     FillCompany,
+    /// Fill the attached contact's empty fields (joining the company if it has none).
     FillContact,
+    /// Link the lead's activities to what it became.
     Relink,
+    /// Lead `converted`, `lead.converted` and saga `completed`, in one local transaction.
     Finish,
     Done,
 }
@@ -236,6 +256,73 @@ impl SagaConverter {
     /// The resumer of this converter's sagas (of every saga in its database, in fact).
     pub fn resumer(&self) -> Resumer {
         Resumer::new(self.ctx.clone())
+    }
+}
+
+#[async_trait]
+impl Converter for SagaConverter {
+    async fn convert(
+        &self,
+        actor: &Actor,
+        lead_id: Uuid,
+        req: ConvertRequest,
+        skip: bool,
+    ) -> Result<Conversion> {
+        authorize(actor, &req)?;
+        let ctx = &self.ctx;
+        let until = Instant::now() + ctx.settings.request_budget;
+        let request = serde_json::to_value(&req)?;
+        let lead = {
+            let mut conn = ctx.pool.acquire().await?;
+            record::get::<Lead>(&mut conn, actor.tenant_id, lead_id).await?
+        };
+        if let Some(saga) = store::unfinished(&ctx.pool, actor.tenant_id, lead_id).await? {
+            return ctx.rejoin(saga, actor, &request, skip, until).await;
+        }
+        if let Some(saga) = store::take_owed(&ctx.pool, actor, lead_id, &request, skip).await? {
+            return ctx.finished(saga).await;
+        }
+        lead.status.convert()?;
+        let plan = Plan::resolve(lead, req)?;
+        let checked = async {
+            if !skip {
+                let mut candidates = Remote { ctx, actor, until };
+                tracing::Instrument::instrument(
+                    plan.check_duplicates(&mut candidates),
+                    crm_telemetry::propagate::internal("saga check duplicates"),
+                )
+                .await?;
+            }
+            tracing::Instrument::instrument(
+                ctx.precheck(actor, &plan, until),
+                crm_telemetry::propagate::internal("saga precheck"),
+            )
+            .await
+        };
+        if let Err(e) = checked.await {
+            // What the checks tripped over may be a concurrent conversion of this lead (its
+            // new company is a "duplicate"). In the monolith the lead's lock would have let
+            // that one finish first and this one see it, so the lead's news wins here too.
+            if let Some(saga) = store::unfinished(&ctx.pool, actor.tenant_id, lead_id).await? {
+                return ctx.rejoin(saga, actor, &request, skip, until).await;
+            }
+            let mut conn = ctx.pool.acquire().await?;
+            record::get::<Lead>(&mut conn, actor.tenant_id, lead_id)
+                .await?
+                .status
+                .convert()?;
+            return Err(e);
+        }
+        let begin = crm_telemetry::propagate::internal("saga begin");
+        match tracing::Instrument::instrument(ctx.begin(actor, request.clone(), plan, skip), begin)
+            .await?
+        {
+            Begun::Started(saga, token) => {
+                let id = saga.id;
+                answer(ctx.drive(saga, token, Mode::Request(until)).await?, id)
+            }
+            Begun::Unfinished(saga) => ctx.rejoin(saga, actor, &request, skip, until).await,
+        }
     }
 }
 

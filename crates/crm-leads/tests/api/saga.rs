@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crm_core::Role;
+use crm_core::{Backoff, Role};
 use crm_leads::convert::saga::{Resumer, SagaSettings};
 use crm_testkit::server::{Client, Method};
 use serde_json::{Value, json};
@@ -16,8 +16,7 @@ use crate::{spawn, spawn_saga};
 pub(crate) fn quick() -> SagaSettings {
     SagaSettings {
         request_budget: Duration::from_millis(300),
-        initial_backoff: Duration::from_millis(20),
-        max_backoff: Duration::from_millis(100),
+        backoff: Backoff::new(Duration::from_millis(20), Duration::from_millis(100)),
         deadline: Duration::from_secs(30),
         lease: Duration::from_secs(1),
         poll: Duration::from_millis(50),

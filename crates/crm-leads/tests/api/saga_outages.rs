@@ -213,7 +213,7 @@ async fn two_resumers_never_run_one_saga_twice() {
         leads.push(id);
     }
     app.customers.up();
-    // Due once their backoff (at most `max_backoff`) has passed.
+    // Due once their backoff (at most `backoff.max`) has passed.
     tokio::time::sleep(Duration::from_millis(150)).await;
     // Two replicas of the leads service, side by side.
     let other = app.restarted(quick());

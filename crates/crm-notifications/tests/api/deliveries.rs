@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use crm_core::outbox;
-use crm_core::{EventEnvelope, Role};
+use crm_core::{Backoff, EventEnvelope, Role};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -143,8 +143,11 @@ async fn a_failing_receiver_is_retried_with_backoff_until_it_succeeds() {
     let receiver = Receiver::start(Behaviour::FailFirst(2), SECRET).await;
     let w = create_webhook(&admin, &receiver.url, &["*"], json!({"secret": SECRET})).await;
     let settings = Settings {
-        base_delay: Duration::from_millis(100),
-        max_delay: Duration::from_secs(1),
+        backoff: Backoff {
+            first: Duration::from_millis(100),
+            max: Duration::from_secs(1),
+            ..Settings::default().backoff
+        },
         ..Settings::for_tests()
     };
     app.start_deliverer(settings);

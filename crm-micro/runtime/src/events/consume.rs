@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, AckKind, Message, consumer};
+use crm_core::Backoff;
 use crm_core::error::Result;
 use crm_core::event::EventEnvelope;
 use crm_core::outbox::{EventHandler, apply_batch};
@@ -25,8 +26,6 @@ const PULL_TIMEOUT: Duration = Duration::from_secs(15);
 const ACK_WAIT: Duration = Duration::from_secs(30);
 /// Messages delivered but not acknowledged, at most: a few batches.
 const MAX_ACK_PENDING: i64 = 1_000;
-const MIN_BACKOFF: Duration = Duration::from_millis(100);
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Applies the events of the stream with a service's handlers, through a durable pull
 /// consumer named after the service.
@@ -120,25 +119,27 @@ impl Consumer {
     /// logged and retried with a backoff; the durable consumer resumes where it was acked.
     pub async fn run(self, js: jetstream::Context, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
-        let mut backoff = MIN_BACKOFF;
+        // Failures in a row, reset by every successful pull.
+        let mut failures = 0u32;
         loop {
             let bound = tokio::select! {
                 _ = shutdown.as_mut() => return,
                 bound = self.bind(&js) => bound,
             };
             let failed = match bound {
-                Ok(c) => match self.pump(&c, shutdown.as_mut(), &mut backoff).await {
+                Ok(c) => match self.pump(&c, shutdown.as_mut(), &mut failures).await {
                     Ok(()) => return,
                     Err(e) => e,
                 },
                 Err(e) => e,
             };
+            failures = failures.saturating_add(1);
+            let backoff = Backoff::WORKER.delay(failures);
             tracing::warn!(consumer = %self.name, error = %failed, ?backoff, "event consumer failed; retrying");
             tokio::select! {
                 _ = shutdown.as_mut() => return,
                 _ = tokio::time::sleep(backoff) => {}
             }
-            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
 
@@ -147,14 +148,14 @@ impl Consumer {
         &self,
         c: &consumer::PullConsumer,
         mut shutdown: Pin<&mut F>,
-        backoff: &mut Duration,
+        failures: &mut u32,
     ) -> Result<()> {
         loop {
             let msgs = tokio::select! {
                 _ = shutdown.as_mut() => return Ok(()),
                 msgs = next_batch(c) => msgs?,
             };
-            *backoff = MIN_BACKOFF;
+            *failures = 0;
             if msgs.is_empty() {
                 continue;
             }

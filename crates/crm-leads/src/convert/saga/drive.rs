@@ -16,7 +16,7 @@ use crm_core::{Error, Result};
 use super::store::{self, Hold, Saga};
 use super::{Ctx, State, deadline_problem, stored_error};
 use crate::convert::Conversion;
-use crate::convert::local::prefix;
+use crate::convert::plan::prefix;
 
 /// Who runs the saga.
 #[derive(Clone, Copy, Debug)]
@@ -105,11 +105,9 @@ pub(super) fn at(e: Error, path: &str) -> Error {
 impl Ctx {
     /// The pause before attempt `attempts + 1`.
     pub(super) fn backoff(&self, attempts: i32) -> Duration {
-        let s = &self.settings;
-        let doublings = attempts.saturating_sub(1).clamp(0, 16) as u32;
-        s.initial_backoff
-            .saturating_mul(1 << doublings)
-            .min(s.max_backoff)
+        self.settings
+            .backoff
+            .delay(u32::try_from(attempts).unwrap_or(0))
     }
 
     pub(super) async fn save(&self, saga: &Saga, token: Uuid) -> Result<bool> {

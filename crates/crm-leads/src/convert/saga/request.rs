@@ -1,95 +1,22 @@
-//! How a convert request enters the saga machinery: a new conversion (checks, then the
-//! saga), a retry of one that is unfinished (it rejoins it), or a retry owed the outcome of
-//! one that has finished meanwhile (it gets that outcome, once).
+//! A convert request that meets a saga already there: a retry of one that is unfinished
+//! (it rejoins it), or a retry owed the outcome of one that has finished meanwhile (it gets
+//! that outcome, once); and the answers a request gets from a saga.
 
-use async_trait::async_trait;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use crm_core::{Action, Actor, Error, Object, Problem, Result, record};
+use crm_core::{Actor, Error, Problem, Result, record};
 
 use super::drive::{Mode, Outcome};
-use super::start::{Begun, Plan};
 use super::store::{self, Saga};
-use super::{Ctx, SagaConverter, State};
+use super::{Ctx, State};
 use crate::Lead;
-use crate::convert::{Conversion, ConvertRequest, Converter};
-
-#[async_trait]
-impl Converter for SagaConverter {
-    async fn convert(
-        &self,
-        actor: &Actor,
-        lead_id: Uuid,
-        req: ConvertRequest,
-        skip: bool,
-    ) -> Result<Conversion> {
-        actor.require(Action::Update, Object::Lead)?;
-        actor.require(Action::Create, Object::Company)?;
-        actor.require(Action::Create, Object::Contact)?;
-        if req.opportunity.is_some() {
-            actor.require(Action::Create, Object::Opportunity)?;
-        }
-        let ctx = &self.ctx;
-        let until = Instant::now() + ctx.settings.request_budget;
-        let request = serde_json::to_value(&req)?;
-        let lead = {
-            let mut conn = ctx.pool.acquire().await?;
-            record::get::<Lead>(&mut conn, actor.tenant_id, lead_id).await?
-        };
-        if let Some(saga) = store::unfinished(&ctx.pool, actor.tenant_id, lead_id).await? {
-            return ctx.rejoin(saga, actor, &request, skip, until).await;
-        }
-        if let Some(saga) = store::take_owed(&ctx.pool, actor, lead_id, &request, skip).await? {
-            return ctx.finished(saga).await;
-        }
-        lead.status.convert()?;
-        let plan = Plan::resolve(lead, req)?;
-        let checked = async {
-            if !skip {
-                tracing::Instrument::instrument(
-                    ctx.check_duplicates(actor, &plan, until),
-                    crm_telemetry::propagate::internal("saga check duplicates"),
-                )
-                .await?;
-            }
-            tracing::Instrument::instrument(
-                ctx.precheck(actor, &plan, until),
-                crm_telemetry::propagate::internal("saga precheck"),
-            )
-            .await
-        };
-        if let Err(e) = checked.await {
-            // What the checks tripped over may be a concurrent conversion of this lead (its
-            // new company is a "duplicate"). In the monolith the lead's lock would have let
-            // that one finish first and this one see it, so the lead's news wins here too.
-            if let Some(saga) = store::unfinished(&ctx.pool, actor.tenant_id, lead_id).await? {
-                return ctx.rejoin(saga, actor, &request, skip, until).await;
-            }
-            let mut conn = ctx.pool.acquire().await?;
-            record::get::<Lead>(&mut conn, actor.tenant_id, lead_id)
-                .await?
-                .status
-                .convert()?;
-            return Err(e);
-        }
-        let begin = crm_telemetry::propagate::internal("saga begin");
-        match tracing::Instrument::instrument(ctx.begin(actor, request.clone(), plan, skip), begin)
-            .await?
-        {
-            Begun::Started(saga, token) => {
-                let id = saga.id;
-                answer(ctx.drive(saga, token, Mode::Request(until)).await?, id)
-            }
-            Begun::Unfinished(saga) => ctx.rejoin(saga, actor, &request, skip, until).await,
-        }
-    }
-}
+use crate::convert::Conversion;
 
 impl Ctx {
     /// A convert while the lead's saga is unfinished: the same request rejoins it (a retry
     /// after 503 `conversion-pending`), another one is refused.
-    async fn rejoin(
+    pub(super) async fn rejoin(
         &self,
         saga: Saga,
         actor: &Actor,
@@ -105,7 +32,7 @@ impl Ctx {
         }
         // Another runner (the resumer, or a concurrent request) may hold it right now: wait
         // for it within this request's budget, then take over or take its outcome.
-        let pause = self.settings.initial_backoff;
+        let pause = self.settings.backoff.first;
         loop {
             let token = Uuid::new_v4();
             if let Some(saga) =
@@ -141,7 +68,7 @@ impl Ctx {
     }
 
     /// The outcome of a finished saga, for the retry it is owed to.
-    async fn finished(&self, saga: Saga) -> Result<Conversion> {
+    pub(super) async fn finished(&self, saga: Saga) -> Result<Conversion> {
         match (saga.state, saga.company, saga.contact) {
             (State::Completed, Some(company), Some(contact)) => {
                 let mut conn = self.pool.acquire().await?;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use crm_core::Result;
+use crm_core::{Backoff, Result};
 
 use super::Ctx;
 use super::drive::Mode;
@@ -51,18 +51,20 @@ impl Resumer {
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
         let poll = self.ctx.settings.poll;
-        let mut backoff = poll;
+        // Its own database failing: from the poll interval, doubling to 30 s.
+        let backoff = Backoff::new(poll, std::time::Duration::from_secs(30));
+        let mut failures = 0u32;
         loop {
             let wait = match self.run_once().await {
                 Ok(n) if n as i64 >= self.ctx.settings.batch => std::time::Duration::ZERO,
                 Ok(_) => {
-                    backoff = poll;
+                    failures = 0;
                     poll
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "conversion saga resumer failed; retrying");
-                    backoff = (backoff * 2).min(std::time::Duration::from_secs(30));
-                    backoff
+                    failures = failures.saturating_add(1);
+                    backoff.delay(failures)
                 }
             };
             tokio::select! {

@@ -1,15 +1,16 @@
-//! Everything before the saga's first write: the plan (the request resolved against the
-//! lead), the duplicate check, the checks of the data, and writing the saga itself.
+//! Everything before the saga's first write: the duplicate check through the customers
+//! API, the checks of the data, and writing the saga itself.
 //!
 //! The data is checked here with the customers context's own rules (the same `columns`
 //! functions its writes run), so that bad data answers 422 before anything exists, as it does
 //! in the monolith, instead of after a company was created and had to be deleted again.
 
-use serde::{Deserialize, Serialize};
+use async_trait::async_trait;
 use tokio::time::Instant;
 use uuid::Uuid;
 
 use crm_core::{Actor, Error, Result, db, record};
+use crm_customers::dedupe::Candidate;
 use crm_customers::{
     Company, CompanyPatch, Contact, ContactPatch, CustomersApi, NewCompany, NewContact,
 };
@@ -18,43 +19,8 @@ use super::Ctx;
 use super::drive::{at, missing, transient};
 use super::store::{self, Saga};
 use crate::Lead;
-use crate::convert::{
-    ConvertRequest, OpportunityInput, Target, company_from_lead, contact_from_lead,
-    duplicates_found,
-};
-
-/// The request resolved against the lead at the start, stored with the saga: every retry of
-/// a step then sends the same body under the same key, whatever happens to the lead meanwhile.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub(super) struct Plan {
-    /// The lead as it was (defaults and the opportunity's name come from it).
-    pub lead: Lead,
-    pub company: Target<NewCompany>,
-    pub contact: Target<NewContact>,
-    pub opportunity: Option<OpportunityInput>,
-}
-
-impl Plan {
-    pub(super) fn resolve(lead: Lead, req: ConvertRequest) -> Result<Plan> {
-        let company = match req.company {
-            Some(t) => t,
-            None => Target {
-                id: None,
-                data: Some(company_from_lead(&lead)?),
-            },
-        };
-        let contact = req.contact.unwrap_or_else(|| Target {
-            id: None,
-            data: Some(contact_from_lead(&lead)),
-        });
-        Ok(Plan {
-            lead,
-            company,
-            contact,
-            opportunity: req.opportunity,
-        })
-    }
-}
+use crate::convert::Target;
+use crate::convert::plan::{Candidates, Plan, no_company, no_contact, unknown};
 
 /// What writing the saga came to.
 pub(super) enum Begun {
@@ -72,10 +38,7 @@ pub(super) async fn existing_company(
 ) -> Result<Company> {
     customers.company(actor, id).await.map_err(|e| {
         if missing(&e) {
-            Error::UnknownReference(vec![crm_core::FieldError::new(
-                "company.id",
-                "no such company",
-            )])
+            unknown("company.id", "company")
         } else {
             e
         }
@@ -90,14 +53,36 @@ pub(super) async fn existing_contact(
 ) -> Result<Contact> {
     customers.contact(actor, id).await.map_err(|e| {
         if missing(&e) {
-            Error::UnknownReference(vec![crm_core::FieldError::new(
-                "contact.id",
-                "no such contact",
-            )])
+            unknown("contact.id", "contact")
         } else {
             e
         }
     })
+}
+
+/// The duplicate check's candidates, asked of the customers service, each call retried
+/// while it fails transiently within the request's budget.
+pub(super) struct Remote<'a> {
+    pub(super) ctx: &'a Ctx,
+    pub(super) actor: &'a Actor,
+    pub(super) until: Instant,
+}
+
+#[async_trait]
+impl Candidates for Remote<'_> {
+    async fn companies(&mut self, data: &NewCompany) -> Result<Vec<Candidate<Company>>> {
+        let c = self.ctx.customers.as_ref();
+        self.ctx
+            .retrying(self.until, || c.company_duplicates(self.actor, data))
+            .await
+    }
+
+    async fn contacts(&mut self, data: &NewContact) -> Result<Vec<Candidate<Contact>>> {
+        let c = self.ctx.customers.as_ref();
+        self.ctx
+            .retrying(self.until, || c.contact_duplicates(self.actor, data))
+            .await
+    }
 }
 
 impl Ctx {
@@ -112,7 +97,7 @@ impl Ctx {
             attempt += 1;
             match call().await {
                 Err(e) if transient(&e) => {
-                    let wait = self.backoff(attempt);
+                    let wait = self.settings.backoff.delay(attempt);
                     if Instant::now() + wait >= until {
                         return Err(e);
                     }
@@ -121,52 +106,6 @@ impl Ctx {
                 other => return other,
             }
         }
-    }
-
-    /// 409 `duplicates-found` with the candidates, as in the monolith.
-    pub(super) async fn check_duplicates(
-        &self,
-        actor: &Actor,
-        plan: &Plan,
-        until: Instant,
-    ) -> Result<()> {
-        // Data with nothing to match on yields no candidates: judging the data is the job
-        // of the checks that follow, which name bad fields by their place in the request.
-        fn nothing_to_match<T>(r: Result<Vec<T>>) -> Result<Vec<T>> {
-            match r {
-                Err(Error::Validation(_)) => Ok(Vec::new()),
-                Err(Error::Remote(p)) if p.status == 422 => Ok(Vec::new()),
-                other => other,
-            }
-        }
-        let c = self.customers.as_ref();
-        let companies = match &plan.company {
-            Target {
-                id: None,
-                data: Some(d),
-            } => nothing_to_match(
-                self.retrying(until, || c.company_duplicates(actor, d))
-                    .await,
-            )?,
-            _ => Vec::new(),
-        };
-        let contacts = match &plan.contact {
-            Target {
-                id: None,
-                data: Some(d),
-            } => nothing_to_match(
-                self.retrying(until, || c.contact_duplicates(actor, d))
-                    .await,
-            )?,
-            _ => Vec::new(),
-        };
-        if companies.is_empty() && contacts.is_empty() {
-            return Ok(());
-        }
-        Err(duplicates_found(
-            serde_json::to_value(companies)?,
-            serde_json::to_value(contacts)?,
-        ))
     }
 
     /// The checks the monolith's writes would make, in its order: company, then contact.
@@ -192,12 +131,7 @@ impl Ctx {
                     .columns(true)
                     .map_err(|e| at(e, "company.data"))?;
             }
-            _ => {
-                return Err(Error::inconsistent(
-                    "company",
-                    "give company.id or company.data",
-                ));
-            }
+            _ => return Err(no_company()),
         }
         // The company a contact names itself (the default is the converted company, which
         // exists by the time the contact is written).
@@ -223,19 +157,12 @@ impl Ctx {
                     .map_err(|e| at(e, "contact.data"))?;
                 d.company_id
             }
-            _ => {
-                return Err(Error::invalid("contact", "give contact.id or contact.data"));
-            }
+            _ => return Err(no_contact()),
         };
         if let Some(id) = named_company {
             match self.retrying(until, || c.company(actor, id)).await {
                 Ok(_) => {}
-                Err(e) if missing(&e) => {
-                    return Err(Error::UnknownReference(vec![crm_core::FieldError::new(
-                        "contact.data.company_id",
-                        "no such company",
-                    )]));
-                }
+                Err(e) if missing(&e) => return Err(unknown("contact.data.company_id", "company")),
                 Err(e) => return Err(e),
             }
         }

@@ -16,7 +16,10 @@ use super::start::{existing_company, existing_contact};
 use super::store::{self, Hold, Saga};
 use super::{Ctx, State, Step};
 use crate::Lead;
-use crate::convert::{Conversion, Target, default_opportunity_name, mark_converted};
+use crate::convert::plan::{
+    joining, mark_converted, no_company, no_contact, relink_targets, unknown,
+};
+use crate::convert::{Conversion, Target};
 
 impl Saga {
     pub(super) fn company_record(&self) -> Result<&Company> {
@@ -34,30 +37,11 @@ impl Saga {
     /// The opportunity to create, with the monolith's defaults; built from stored data only,
     /// so that every attempt sends the same body under the same key.
     pub(super) fn opportunity_input(&self) -> Result<Option<NewOpportunity>> {
-        let Some(o) = self.plan.opportunity.clone() else {
+        if self.plan.opportunity.is_none() {
             return Ok(None);
-        };
-        let (company, contact, lead) = (
-            self.company_record()?,
-            self.contact_record()?,
-            &self.plan.lead,
-        );
-        Ok(Some(NewOpportunity {
-            name: Some(
-                o.name
-                    .unwrap_or_else(|| default_opportunity_name(company, lead)),
-            ),
-            amount: o.amount.or_else(|| lead.estimated_value.clone()),
-            close_date: o.close_date,
-            pipeline_id: o.pipeline_id,
-            stage_id: o.stage_id,
-            stage_key: o.stage_key,
-            owner_id: o.owner_id.or(lead.owner_id),
-            company_id: Some(company.meta.id),
-            primary_contact_id: Some(contact.meta.id),
-            original_lead_id: Some(lead.meta.id),
-            ..NewOpportunity::default()
-        }))
+        }
+        let (company, contact) = (self.company_record()?, self.contact_record()?);
+        Ok(self.plan.opportunity_input(company, contact))
     }
 }
 
@@ -95,13 +79,11 @@ impl Ctx {
             Step::FillCompany => self.fill_company(saga, &actor, &key).await?,
             Step::FillContact => self.fill_contact(saga, &actor, &key).await?,
             Step::Relink => {
-                let mut to = vec![
-                    (RecordType::Contact, saga.contact_record()?.meta.id),
-                    (RecordType::Company, saga.company_record()?.meta.id),
-                ];
-                if let Some(o) = &saga.opportunity {
-                    to.push((RecordType::Opportunity, o.meta.id));
-                }
+                let to = relink_targets(
+                    saga.company_record()?.meta.id,
+                    saga.contact_record()?.meta.id,
+                    saga.opportunity.as_ref().map(|o| o.meta.id),
+                );
                 // Adding links that exist changes nothing, so a retry is harmless.
                 self.activities
                     .relink(&actor, (RecordType::Lead, saga.lead_id), &to)
@@ -136,12 +118,7 @@ impl Ctx {
             Target {
                 id: None,
                 data: None,
-            } => {
-                return Err(Error::inconsistent(
-                    "company",
-                    "give company.id or company.data",
-                ));
-            }
+            } => return Err(no_company()),
         };
         saga.company = Some(company);
         Ok(())
@@ -155,12 +132,11 @@ impl Ctx {
             }
             Target {
                 id: None,
-                data: Some(mut d),
+                data: Some(d),
             } => {
-                d.company_id = d.company_id.or(Some(company_id));
                 let c = self
                     .customers
-                    .create_contact(actor, d, key)
+                    .create_contact(actor, joining(d, company_id), key)
                     .await
                     .map_err(|e| at(e, "contact.data"))?;
                 saga.contact_created = true;
@@ -169,7 +145,7 @@ impl Ctx {
             Target {
                 id: None,
                 data: None,
-            } => return Err(Error::invalid("contact", "give contact.id or contact.data")),
+            } => return Err(no_contact()),
         };
         saga.contact = Some(contact);
         Ok(())
@@ -189,10 +165,7 @@ impl Ctx {
             .await
             .map_err(|e| {
                 if missing(&e) {
-                    Error::UnknownReference(vec![crm_core::FieldError::new(
-                        "company.id",
-                        "no such company",
-                    )])
+                    unknown("company.id", "company")
                 } else {
                     at(e, "company.data")
                 }
@@ -207,18 +180,14 @@ impl Ctx {
             return Ok(());
         };
         // As in the monolith: an attached contact without a company joins the converted one.
-        let mut d = data.unwrap_or_default();
-        d.company_id = d.company_id.or(Some(saga.company_record()?.meta.id));
+        let d = joining(data.unwrap_or_default(), saga.company_record()?.meta.id);
         let after = self
             .customers
             .fill_contact(actor, id, d, key)
             .await
             .map_err(|e| {
                 if missing(&e) {
-                    Error::UnknownReference(vec![crm_core::FieldError::new(
-                        "contact.id",
-                        "no such contact",
-                    )])
+                    unknown("contact.id", "contact")
                 } else {
                     at(e, "contact.data")
                 }

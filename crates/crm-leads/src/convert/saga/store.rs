@@ -14,8 +14,8 @@ use crm_core::{Actor, Error, Problem, Result};
 use crm_customers::{Company, Contact};
 use crm_sales::Opportunity;
 
-use super::start::Plan;
 use super::{State, Step};
+use crate::convert::plan::Plan;
 
 /// One saga, as loaded and as written back.
 #[derive(Clone, Debug)]
