@@ -28,8 +28,19 @@ trap cleanup EXIT
 
 started=$(date +%s.%N)
 "${compose[@]}" "${up[@]}" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
-for _ in $(seq 1 120); do
-  curl -fsS "$url/readyz" >/dev/null 2>&1 && break
+# Ready: the public API's /readyz answers 200 (the gateway itself waits for every service's
+# healthcheck). Not ready in time is a failure, with the containers' states and last logs.
+timeout_s=${CRM_COMPOSE_READY_TIMEOUT:-180}
+deadline=$(( $(date +%s) + timeout_s ))
+until curl -fsS "$url/readyz" >/dev/null 2>&1; do
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    {
+      echo "compose-smoke: $arch was not ready within ${timeout_s} s ($url/readyz; CRM_COMPOSE_READY_TIMEOUT)"
+      "${compose[@]}" --profile monolith ps
+      "${compose[@]}" --profile monolith logs --tail 15 --no-color
+    } >&2
+    exit 1
+  fi
   sleep 0.5
 done
 ready=$(date +%s.%N)

@@ -52,7 +52,18 @@ pub async fn up(env: &Env, topology: &Topology) -> anyhow::Result<Up> {
     };
     let result = async {
         let mut d = rt.up(topology, &save).await?;
-        d.admin = Some(sign_up_admin(&d.public_url).await?);
+        if d.admin.is_none() {
+            // A deployment crm-bench did not start may hold earlier runs' tenants: each run
+            // signs up a tenant of its own.
+            let email = match d.runtime {
+                RuntimeKind::External => format!(
+                    "admin-{}@bench.crm",
+                    &uuid::Uuid::new_v4().simple().to_string()[..12]
+                ),
+                _ => ADMIN_EMAIL.to_owned(),
+            };
+            d.admin = Some(sign_up(&d.public_url, &email).await?);
+        }
         env.state.save(&d)?;
         anyhow::Ok(d)
     }
@@ -125,6 +136,10 @@ pub fn log_hint(d: &Deployment) -> String {
         RuntimeKind::Docker => format!(
             "the containers' logs went with them (`crm-bench logs` before `down`); {dir} holds the gateway's registry"
         ),
+        RuntimeKind::External => {
+            "where the deployment runs (docker logs, kubectl logs): crm-bench started nothing"
+                .to_owned()
+        }
     }
 }
 
@@ -159,13 +174,18 @@ where
 
 /// Signs up the benchmark tenant and its admin through the public API.
 pub async fn sign_up_admin(public_url: &str) -> anyhow::Result<Credentials> {
+    sign_up(public_url, ADMIN_EMAIL).await
+}
+
+/// Signs up a benchmark tenant whose admin is `email`.
+pub async fn sign_up(public_url: &str, email: &str) -> anyhow::Result<Credentials> {
     let password = format!("bench-{}", uuid::Uuid::new_v4().simple());
     let r = reqwest::Client::new()
         .post(format!("{public_url}/api/v1/auth/signup"))
         .json(&json!({
             "tenant_name": "crm-bench",
             "name": "Bench Admin",
-            "email": ADMIN_EMAIL,
+            "email": email,
             "password": password,
         }))
         .timeout(Duration::from_secs(30))
@@ -180,7 +200,7 @@ pub async fn sign_up_admin(public_url: &str) -> anyhow::Result<Credentials> {
         );
     }
     Ok(Credentials {
-        email: ADMIN_EMAIL.to_owned(),
+        email: email.to_owned(),
         password,
     })
 }

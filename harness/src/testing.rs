@@ -34,6 +34,7 @@ pub fn env(crm_bench_exe: &str) -> Env {
             bin_dir,
             work_root: dir.join("work"),
             durable: false,
+            target: None,
         },
     }
 }

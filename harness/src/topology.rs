@@ -18,6 +18,8 @@ pub enum Arch {
 pub enum RuntimeKind {
     Process,
     Docker,
+    /// A deployment crm-bench did not start, driven through a target file's commands.
+    External,
 }
 
 impl fmt::Display for Arch {
@@ -34,6 +36,7 @@ impl fmt::Display for RuntimeKind {
         f.write_str(match self {
             RuntimeKind::Process => "process",
             RuntimeKind::Docker => "docker",
+            RuntimeKind::External => "external",
         })
     }
 }

@@ -7,11 +7,13 @@ use anyhow::{Context, bail};
 use super::UpArgs;
 use crate::lifecycle::{self, Env};
 use crate::runtime::runtime;
+use crate::topology::RuntimeKind;
 
 /// `crm-bench up`: starts the architecture and prints where it answers and who can log in.
 pub(super) async fn up(mut env: Env, args: &UpArgs) -> anyhow::Result<()> {
     let topology = args.topology()?;
     env.settings.durable = args.durable;
+    env.settings.target = args.target.clone();
     let guard_env = env.clone();
     let up = lifecycle::guarded(
         &guard_env,
@@ -42,6 +44,12 @@ pub(super) async fn down(env: &Env, keep: bool) -> anyhow::Result<()> {
             println!("  kept:     {}", d.work_dir.display());
             println!("  logs:     {}", lifecycle::log_hint(&d));
         }
+        Some(d) if d.runtime == RuntimeKind::External => {
+            println!(
+                "{} at {} forgotten: crm-bench stopped nothing (it did not start it)",
+                d.arch, d.public_url
+            );
+        }
         Some(d) => {
             println!("{} ({} runtime) is down", d.arch, d.runtime);
             println!("  removed:  {}", d.work_dir.display());
@@ -70,6 +78,23 @@ pub(super) async fn status(env: &Env, json: bool) -> anyhow::Result<()> {
         d.public_url
     );
     println!("  path: {}", d.request_path());
+    if d.runtime == RuntimeKind::External {
+        let ready = crate::runtime::external::wait_url(&d.public_url, Duration::ZERO).await;
+        println!(
+            "  public URL: {}",
+            ready.map_or_else(|e| format!("not ready ({e:#})"), |()| "ready".to_owned())
+        );
+        let t = crate::runtime::external::target_of(&d)?;
+        let actions: Vec<&str> = t.actions.keys().map(String::as_str).collect();
+        println!(
+            "  actions: {}",
+            if actions.is_empty() {
+                "none".to_owned()
+            } else {
+                actions.join(", ")
+            }
+        );
+    }
     let http = reqwest::Client::new();
     for inst in &d.instances {
         let alive = rt.alive(&d, &inst.name).await;
@@ -87,10 +112,11 @@ pub(super) async fn status(env: &Env, json: bool) -> anyhow::Result<()> {
             Some(_) => "-",
             None => "",
         };
-        let place = inst
-            .url
-            .clone()
-            .unwrap_or_else(|| format!("127.0.0.1:{}", inst.port));
+        let place = match (&inst.url, d.runtime) {
+            (Some(u), _) => u.clone(),
+            (None, RuntimeKind::External) => "(through the target's commands)".to_owned(),
+            (None, _) => format!("127.0.0.1:{}", inst.port),
+        };
         println!(
             "  {:<16} {:<8} {:<11} {}",
             inst.name,

@@ -135,6 +135,14 @@ pub struct RunArgs {
     /// points then run at their fixed length.
     #[arg(long, value_name = "ADDR,...", value_delimiter = ',')]
     pub workers: Vec<String>,
+    /// The runtime, overriding the scenario's `runtime`; `external` drives the deployment
+    /// of `--target` instead of starting one.
+    #[arg(long, value_enum)]
+    pub runtime: Option<RuntimeKind>,
+    /// The external runtime's target file (scenarios/targets/*.toml): the deployment's URL
+    /// and the command of each action.
+    #[arg(long, value_name = "FILE")]
+    pub target: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -178,6 +186,10 @@ pub struct UpArgs {
     /// Durable PostgreSQL (fsync, synchronous commit), as in production.
     #[arg(long)]
     pub durable: bool,
+    /// With `--runtime external`: the target file of the deployment to connect to (its
+    /// architecture is the target's).
+    #[arg(long, value_name = "FILE")]
+    pub target: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -226,6 +238,7 @@ impl Global {
                 bin_dir,
                 work_root,
                 durable: false,
+                target: None,
             },
         })
     }
@@ -233,8 +246,18 @@ impl Global {
 
 impl UpArgs {
     pub fn topology(&self) -> anyhow::Result<Topology> {
+        let arch = match (&self.target, self.runtime) {
+            (Some(file), RuntimeKind::External) => {
+                crate::runtime::external::Target::load(file)?.arch
+            }
+            (None, RuntimeKind::External) => {
+                anyhow::bail!("--runtime external needs --target FILE")
+            }
+            (Some(_), _) => anyhow::bail!("--target is for --runtime external"),
+            _ => self.arch,
+        };
         let mut t = Topology {
-            arch: self.arch,
+            arch,
             runtime: self.runtime,
             specs: BTreeMap::new(),
             sut_cpus: match self.sut_cpus.as_deref() {

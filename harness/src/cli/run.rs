@@ -2,7 +2,10 @@
 
 use crate::experiment::{self, RunOptions};
 use crate::lifecycle::{self, Env};
+use crate::runtime::external::Target;
 use crate::scenario::Scenario;
+use crate::topology::RuntimeKind;
+use anyhow::Context;
 
 use super::{RunArgs, default_sut_cpus};
 
@@ -22,7 +25,52 @@ fn cpu_split(args: &RunArgs, s: &Scenario) -> (Option<String>, Option<String>) {
     (sut, load)
 }
 
-pub(super) async fn run_scenario(env: Env, args: RunArgs) -> anyhow::Result<()> {
+/// `--runtime external --target FILE`: the scenario on the target's architecture only, and
+/// untraced (the deployment exports its spans elsewhere, if anywhere).
+fn external(env: &mut Env, args: &RunArgs, scenario: &mut Scenario) -> anyhow::Result<()> {
+    let file = args
+        .target
+        .as_ref()
+        .context("--runtime external needs --target FILE")?;
+    let target = Target::load(file)?;
+    anyhow::ensure!(
+        scenario.architectures.contains(&target.arch),
+        "{} runs the {}, but {} is a {} deployment",
+        args.scenario.display(),
+        scenario
+            .architectures
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(" and the "),
+        file.display(),
+        target.arch
+    );
+    let others: Vec<String> = scenario
+        .architectures
+        .iter()
+        .filter(|a| **a != target.arch)
+        .map(|a| a.to_string())
+        .collect();
+    if !others.is_empty() {
+        eprintln!(
+            "--target {}: only the {} is measured (not the {})",
+            file.display(),
+            target.arch,
+            others.join(", ")
+        );
+    }
+    scenario.architectures = vec![target.arch];
+    if scenario.tracing.take().is_some() {
+        eprintln!(
+            "--runtime external: untraced (crm-bench cannot point the deployment's spans at its receiver)"
+        );
+    }
+    env.settings.target = Some(file.clone());
+    Ok(())
+}
+
+pub(super) async fn run_scenario(mut env: Env, args: RunArgs) -> anyhow::Result<()> {
     let mut scenario = Scenario::load(&args.scenario)?;
     if let Some(ratio) = args.trace {
         anyhow::ensure!(
@@ -37,6 +85,17 @@ pub(super) async fn run_scenario(env: Env, args: RunArgs) -> anyhow::Result<()> 
     }
     if let Some(p) = args.precision {
         scenario = scenario.with_precision(p)?;
+    }
+    if let Some(runtime) = args.runtime {
+        scenario.runtime = runtime;
+    }
+    if scenario.runtime == RuntimeKind::External {
+        external(&mut env, &args, &mut scenario)?;
+    } else {
+        anyhow::ensure!(
+            args.target.is_none(),
+            "--target is for the external runtime (--runtime external)"
+        );
     }
     if args.check {
         println!(

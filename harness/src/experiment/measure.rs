@@ -351,6 +351,12 @@ impl ArchCtx {
     /// Sets `service` to `n` replicas, tells the gateway at once, and gives its health
     /// checks a moment to see the new ones before load arrives.
     pub async fn scale_to(&mut self, service: &str, n: u32) -> anyhow::Result<()> {
+        if self.d.runtime == crate::topology::RuntimeKind::External {
+            // The orchestrator balances an external deployment's replicas itself.
+            self.rt.scale(&mut self.d, service, n).await?;
+            self.save_state();
+            return Ok(());
+        }
         // Monolith replicas, even one, are measured behind the balancer.
         if self.d.arch == crate::topology::Arch::Monolith && service == "monolith" {
             crate::runtime::balancer::put_in_front(self.rt.as_ref(), &mut self.d).await?;

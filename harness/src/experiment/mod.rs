@@ -12,7 +12,8 @@
 //!   `journeys`, `steps`: one file per experiment kind.
 //! - [`machine`], [`calibrate`], [`sampler`], [`progress`]: facts, the machine-speed
 //!   reference, resource sampling, progress bars.
-//! - `restore`: the deployment back into its starting shape between experiments.
+//! - `restore`: the deployment back into its starting shape between experiments;
+//!   `preflight`: what the machine must have before a run starts.
 
 pub mod adaptive;
 mod budget;
@@ -28,6 +29,7 @@ pub mod machine;
 pub mod measure;
 mod noisy;
 mod overhead;
+mod preflight;
 pub mod progress;
 mod resources;
 mod restore;
@@ -47,8 +49,8 @@ use crate::lifecycle::{self, Env};
 use crate::results::{ArchRun, Calibration, Experiment, Failure, Results, SCHEMA, ScenarioEcho};
 use crate::runtime::{Deployment, Runtime, runtime};
 use crate::scenario::{ExperimentSpec, Scenario};
-use crate::seed::{self, SeedOptions};
-use crate::topology::{Arch, RuntimeKind, Topology};
+use crate::seed::{self, SeedOptions, SeedPath};
+use crate::topology::{Arch, Topology};
 use crate::workload::acks::Acks;
 use progress::Progress;
 
@@ -136,7 +138,7 @@ pub async fn run(
     scenario: &Scenario,
     opts: &RunOptions,
 ) -> anyhow::Result<(PathBuf, Results)> {
-    preflight(env, scenario)?;
+    preflight::check(env, scenario)?;
     let started_at = chrono::Utc::now();
     if let Some(cpus) = &opts.load_cpus {
         machine::pin_self(cpus).context("pin the load generator")?;
@@ -203,52 +205,6 @@ pub async fn run(
     Ok((dir, results))
 }
 
-/// What every architecture of the scenario needs, checked before anything is measured, so a
-/// missing binary fails the run at once rather than after the first architecture's minutes.
-fn preflight(env: &Env, scenario: &Scenario) -> anyhow::Result<()> {
-    let mut missing = Vec::new();
-    // Monolith replicas run behind the balancer, the gateway's binary.
-    let replicated = scenario.experiments.iter().any(|e| match e {
-        ExperimentSpec::Deploy(d) => d.replicas > 1,
-        ExperimentSpec::Fault(f) => f.replicas > 1,
-        ExperimentSpec::Scale(_) => true,
-        _ => false,
-    });
-    for arch in &scenario.architectures {
-        let mut processes = crate::topology::services(*arch);
-        if *arch == Arch::Monolith && replicated {
-            processes.push(crate::topology::BALANCER);
-        }
-        for service in processes {
-            let bin = env
-                .settings
-                .bin_dir
-                .join(crate::runtime::launch::binary(service));
-            if !bin.exists() && !missing.contains(&bin.display().to_string()) {
-                missing.push(bin.display().to_string());
-            }
-        }
-    }
-    if !missing.is_empty() {
-        anyhow::bail!(
-            "the CRM's binaries are missing: {} (cargo build --release --workspace --bins, or --bin-dir)",
-            missing.join(", ")
-        );
-    }
-    if scenario.runtime == RuntimeKind::Process {
-        let postgres = crm_testkit::pg::bin_dir().join("postgres");
-        anyhow::ensure!(
-            postgres.exists(),
-            "{} not found: PostgreSQL 15 is needed (scripts/install-deps.sh)",
-            postgres.display()
-        );
-        if scenario.architectures.contains(&Arch::Micro) {
-            crm_testkit::nats::binary()?;
-        }
-    }
-    Ok(())
-}
-
 async fn run_arch(
     env: &Env,
     scenario: &Scenario,
@@ -274,12 +230,21 @@ async fn run_arch(
             "{arch}: seeding {:?} ({:?} path)",
             scenario.data.size, scenario.data.path
         ));
+        let path = match scenario.data.path {
+            SeedPath::Bulk if d.databases.is_empty() => {
+                progress.note(format!(
+                    "{arch}: seeding through the API: the target gives no databases for the bulk path"
+                ));
+                SeedPath::Api
+            }
+            p => p,
+        };
         let seed = seed::seed(
             &d,
             &SeedOptions {
                 size: scenario.data.size,
                 seed: scenario.data.seed,
-                path: scenario.data.path,
+                path,
             },
         )
         .await
@@ -304,8 +269,21 @@ async fn run_arch(
         };
         let mut experiments = Vec::new();
         let mut failures = Vec::new();
+        let mut skipped = Vec::new();
         for spec in &scenario.experiments {
             progress.step(format!("{arch}: {} ({})", spec.name(), spec.kind()));
+            if let Some(reason) = ctx.d.target.as_ref().and_then(|t| {
+                crate::runtime::external::needs::skip_reason(t, arch, spec)
+            }) {
+                progress.note(format!("{arch}: {} skipped: {reason}", spec.name()));
+                skipped.push(Failure {
+                    experiment: spec.name(),
+                    kind: spec.kind().to_owned(),
+                    error: reason,
+                });
+                progress.done();
+                continue;
+            }
             let t = Instant::now();
             match run_experiment(&mut ctx, spec).await {
                 Ok(Some(e)) => experiments.push(e),
@@ -356,6 +334,7 @@ async fn run_arch(
             seed: Some(seed),
             experiments,
             failures,
+            skipped,
             trace_overhead,
         })
     }

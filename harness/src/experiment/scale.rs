@@ -42,6 +42,13 @@ pub(super) async fn run(ctx: &mut ArchCtx, s: &ScaleSpec) -> anyhow::Result<Scal
         ctx.scale_to(&scaled, 1).await?;
     }
     // Every replica, the present one included, runs under the quota.
+    let external = ctx.d.runtime == crate::topology::RuntimeKind::External;
+    if external {
+        ctx.progress.note(format!(
+            "  {scaled}: the deployment's own CPU limits hold, not {} CPU per replica",
+            s.cpus_per_replica
+        ));
+    }
     ctx.d.topology.specs.entry(scaled.clone()).or_default().cpus = Some(s.cpus_per_replica);
     for inst in ctx
         .d
@@ -49,6 +56,8 @@ pub(super) async fn run(ctx: &mut ArchCtx, s: &ScaleSpec) -> anyhow::Result<Scal
         .iter()
         .map(|i| i.name.clone())
         .collect::<Vec<_>>()
+        .into_iter()
+        .filter(|_| !external)
     {
         ctx.rt.restart(&mut ctx.d, &inst).await?;
     }
@@ -105,7 +114,7 @@ pub(super) async fn run(ctx: &mut ArchCtx, s: &ScaleSpec) -> anyhow::Result<Scal
     }
     ctx.rt.scale(&mut ctx.d, &scaled, 1).await?;
     let name = ctx.d.replicas(&scaled).first().map(|i| i.name.clone());
-    if let Some(name) = name {
+    if let Some(name) = name.filter(|_| !external) {
         ctx.rt.restart(&mut ctx.d, &name).await?;
     }
     result?;

@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::runtime::{Deployment, Runtime};
 use crate::scenario::Action;
-use crate::topology::Arch;
+use crate::topology::{Arch, RuntimeKind};
 use proxy::SlowProxy;
 
 /// How long a latency proxy outlives its fault: the gateway's default upstream timeout.
@@ -58,11 +58,21 @@ impl<'a> Injector<'a> {
         let how = match action {
             Action::Kill => {
                 self.rt.kill(d, &instance).await?;
-                format!("SIGKILL of {instance} ({runtime} runtime)")
+                match runtime {
+                    RuntimeKind::External => {
+                        format!("{instance} killed by the target's `kill` command")
+                    }
+                    _ => format!("SIGKILL of {instance} ({runtime} runtime)"),
+                }
             }
             Action::Pause => {
                 self.rt.pause(d, &instance, true).await?;
-                format!("{instance} paused (SIGSTOP / docker pause)")
+                match runtime {
+                    RuntimeKind::External => {
+                        format!("{instance} paused by the target's `pause` command")
+                    }
+                    _ => format!("{instance} paused (SIGSTOP / docker pause)"),
+                }
             }
             Action::Unpause => {
                 self.rt.pause(d, &instance, false).await?;
@@ -159,6 +169,9 @@ impl<'a> Injector<'a> {
         } else {
             service
         };
+        if let Some(how) = self.rt.rolling_restart(d, service).await? {
+            return Ok(how);
+        }
         if d.arch == Arch::Monolith && d.replicas(service).len() < 2 {
             self.rt.restart(d, "monolith").await?;
             return Ok("the monolith restarted whole (one instance: nothing to roll)".into());

@@ -82,6 +82,10 @@ pub struct ArchRun {
     /// on with the next one; the report lists them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<Failure>,
+    /// Experiments not run on this architecture because the deployment cannot perform what
+    /// they need (an external target without a `kill` action, say), and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Failure>,
     /// Tracing's own cost at the sweeps' rates (`[tracing] overhead = true`; v2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trace_overhead: Vec<breakdown::TraceOverhead>,

@@ -1,11 +1,13 @@
 //! Runtimes bring a topology up and down and act on its parts: processes on 127.0.0.1
-//! ([`process`]) or Docker containers with host networking ([`docker`]). Both produce the same
-//! [`Deployment`], which the state file keeps, so `down`, `status`, `seed`, the experiments and
+//! ([`process`]), Docker containers with host networking ([`docker`]), or a deployment
+//! crm-bench did not start, through a target file's commands ([`external`]). All produce the
+//! same [`Deployment`], which the state file keeps, so `down`, `status`, `seed`, the experiments and
 //! the fault injection work the same whichever runtime started it.
 
 pub mod balancer;
 pub mod cgroup;
 pub mod docker;
+pub mod external;
 pub mod launch;
 pub mod process;
 pub mod procfs;
@@ -65,6 +67,9 @@ pub struct Deployment {
     /// Logs, PostgreSQL data, NATS store, the gateway's registry file.
     pub work_dir: PathBuf,
     pub started_at: chrono::DateTime<chrono::Utc>,
+    /// The target file an external deployment was reached through (its actions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<external::Target>,
 }
 
 impl Deployment {
@@ -144,6 +149,16 @@ pub trait Runtime: Send + Sync {
     /// or image is picked up) and waits until it is ready.
     async fn restart(&self, d: &mut Deployment, instance: &str) -> anyhow::Result<()>;
 
+    /// Replaces every replica of `service` in turn by the runtime's own means; `None` when
+    /// the runtime has none and the harness rolls replica by replica through the gateway.
+    async fn rolling_restart(
+        &self,
+        _d: &mut Deployment,
+        _service: &str,
+    ) -> anyhow::Result<Option<String>> {
+        Ok(None)
+    }
+
     /// Sets the number of replicas of a microservice, or of the monolith when the balancer
     /// is in front of it; the registry of the gateway or balancer follows.
     async fn scale(&self, d: &mut Deployment, service: &str, replicas: u32) -> anyhow::Result<()>;
@@ -169,6 +184,7 @@ pub fn runtime(kind: RuntimeKind, settings: &RuntimeSettings) -> Box<dyn Runtime
     match kind {
         RuntimeKind::Process => Box::new(process::ProcessRuntime::new(settings.clone())),
         RuntimeKind::Docker => Box::new(docker::DockerRuntime::new(settings.clone())),
+        RuntimeKind::External => Box::new(external::ExternalRuntime::new(settings.clone())),
     }
 }
 
@@ -181,4 +197,7 @@ pub struct RuntimeSettings {
     pub work_root: PathBuf,
     /// Durable PostgreSQL (fsync, synchronous commit) as in production; off for quick tests.
     pub durable: bool,
+    /// The external runtime's target file (`--target`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<PathBuf>,
 }

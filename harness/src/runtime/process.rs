@@ -141,6 +141,7 @@ impl Runtime for ProcessRuntime {
             instances: Vec::new(),
             work_dir: work_dir.clone(),
             started_at: chrono::Utc::now(),
+            target: None,
         };
         on_started(&d);
 

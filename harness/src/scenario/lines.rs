@@ -35,7 +35,7 @@ fn line_at(text: &str, offset: usize) -> usize {
 
 /// The line of `path` in `text`, or of its nearest ancestor present; `None` when the text
 /// does not parse or not even the first step is there.
-pub(super) fn line_of(text: &str, path: &str) -> Option<usize> {
+pub(crate) fn line_of(text: &str, path: &str) -> Option<usize> {
     let root = DeTable::parse(text).ok()?;
     let mut table: Option<&DeTable<'_>> = Some(root.get_ref());
     let mut value: Option<&Spanned<DeValue<'_>>> = None;
@@ -68,7 +68,7 @@ pub(super) fn line_of(text: &str, path: &str) -> Option<usize> {
 }
 
 /// `path: message` problems, one a line, each prefixed with the line of its key.
-pub(super) fn locate(text: &str, problems: &str) -> String {
+pub(crate) fn locate(text: &str, problems: &str) -> String {
     problems
         .lines()
         .map(

@@ -7,7 +7,7 @@
 
 mod budget;
 mod experiment;
-mod lines;
+pub(crate) mod lines;
 mod problems;
 mod validate;
 

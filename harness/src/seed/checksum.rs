@@ -68,10 +68,15 @@ async fn connect(d: &Deployment, context: &str) -> anyhow::Result<PgConnection> 
 /// The benchmark tenant's id, found by its admin's e-mail.
 pub(crate) async fn bench_tenant(d: &Deployment) -> anyhow::Result<Uuid> {
     let mut c = connect(d, "identity").await?;
+    let email = d
+        .admin
+        .as_ref()
+        .map_or(crate::lifecycle::ADMIN_EMAIL, |a| a.email.as_str())
+        .to_lowercase();
     sqlx::query_scalar(
         "SELECT tenant_id FROM crm_identity.users WHERE lower(email) = $1 AND deleted_at IS NULL",
     )
-    .bind(crate::lifecycle::ADMIN_EMAIL)
+    .bind(email)
     .fetch_optional(&mut c)
     .await?
     .context("the benchmark tenant's admin is not in the identity database")

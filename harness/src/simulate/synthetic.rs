@@ -363,6 +363,7 @@ pub fn report(cal: &Calibration, spec: &Spec) -> anyhow::Result<Results> {
                 knee: None,
             })],
             failures: Vec::new(),
+            skipped: Vec::new(),
             trace_overhead: Vec::new(),
         });
     }

@@ -6,6 +6,7 @@
 //! reuse them.
 
 mod api_proxy;
+mod external;
 mod faults;
 mod images;
 mod lifecycle;

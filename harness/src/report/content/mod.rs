@@ -60,7 +60,7 @@ pub(crate) fn document(results: &Results, figures: &[Figure]) -> Doc {
     doc
 }
 
-/// Experiments that failed part-way: said at the top, never shown as figures.
+/// Experiments that failed part-way or were skipped: said at the top, never shown as figures.
 fn failures(doc: &mut Doc, results: &Results) {
     let items: Vec<String> = results
         .runs
@@ -80,6 +80,25 @@ fn failures(doc: &mut Doc, results: &Results) {
     if !items.is_empty() {
         doc.warn("some experiments failed and were not measured:");
         doc.list(items);
+    }
+    let skipped: Vec<String> = results
+        .runs
+        .iter()
+        .flat_map(|r| {
+            r.skipped.iter().map(move |f| {
+                format!(
+                    "{}: {} ({}) skipped: {}",
+                    arch_label(r.arch),
+                    f.experiment,
+                    f.kind,
+                    f.error
+                )
+            })
+        })
+        .collect();
+    if !skipped.is_empty() {
+        doc.warn("some experiments were not run: the deployment cannot do what they need");
+        doc.list(skipped);
     }
 }
 

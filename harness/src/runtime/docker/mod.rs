@@ -148,6 +148,7 @@ impl Runtime for DockerRuntime {
             instances: Vec::new(),
             work_dir,
             started_at: chrono::Utc::now(),
+            target: None,
         };
         // Recorded before any container exists, so `down` knows the label to clean up by.
         on_started(&d);
