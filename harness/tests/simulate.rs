@@ -14,6 +14,8 @@ use crm_sim::Calibration;
 mod background;
 #[path = "simulate/files.rs"]
 mod files;
+#[path = "simulate/overlap.rs"]
+mod overlap;
 #[path = "simulate/warm.rs"]
 mod warm;
 

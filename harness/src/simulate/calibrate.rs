@@ -13,7 +13,7 @@ use crm_sim::input::calibration::{Architecture, Balancer, Calibration, Operation
 use super::architecture::{events, idempotent, merge_shapes, processes, set_policies};
 use super::dists::pool;
 use super::tree;
-use super::{background, demand, warm};
+use super::{background, demand, overlap, warm};
 use crate::results::breakdown::{Breakdown, Dist, Shape as MeasuredShape};
 use crate::results::model::{DemandCheck, PointRef};
 use crate::results::{ArchRun, Experiment, LoadRun, Results};
@@ -140,6 +140,7 @@ pub fn calibrate(results: &Results, report: &str, opts: &Options) -> anyhow::Res
         }
         let mut arch = architecture(run.arch, &points, &mut out.notes)
             .with_context(|| format!("calibrate {}", run.arch))?;
+        overlap::fit_overlap(&run.arch.to_string(), &mut arch, &points, &mut out.notes);
         if opts.idle_wake {
             warm::fit_idle_wake(&run.arch.to_string(), &mut arch, &points, &mut out.notes);
         }

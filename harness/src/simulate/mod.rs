@@ -6,7 +6,8 @@
 //! # Layout
 //! - [`calibrate`]: `crm-bench calibrate` — a calibration from a report's held-in points;
 //!   [`tree`] converts one measured span-tree shape, [`architecture`] the rest of an
-//!   architecture (processes, events, policies), [`dists`] the distributions.
+//!   architecture (processes, events, policies), [`dists`] the distributions; [`overlap`]
+//!   cuts statements that ran in parallel inside one span to their wall time.
 //! - [`demand`]: service demand per process, from the trees and by the utilisation law;
 //!   [`background`] the CPU a process burns outside any request span; [`warm`] how much
 //!   faster a process is when recently busy than when found idle.
@@ -22,6 +23,7 @@ pub mod calibrate;
 pub mod cores;
 pub mod demand;
 pub mod dists;
+pub mod overlap;
 pub mod quick;
 pub mod replay;
 pub mod study;
