@@ -1,19 +1,19 @@
-//! Statements that ran in parallel inside one span: a breakdown whose node sums them (three
-//! times the wall time they took) is cut back to the time the requests waited, and the
-//! calibration says so.
+//! Statements that ran in parallel inside one span: a breakdown whose node sums them (twice
+//! the wall time two statements take side by side) is cut back to the time the requests
+//! waited, and the calibration says so.
 
 use crm_bench::results::Experiment;
 use crm_bench::simulate::{self, Options, synthetic};
 
-use super::{close, known, mean, spec};
+use super::{close, known, mean, one_point, spec};
 
 #[test]
 fn statements_summed_over_parallel_spans_are_cut_to_their_wall_time() {
     let k = known();
     let mut results = synthetic::report(&k, &spec(true)).expect("the synthetic report simulates");
     // The monolith's overview runs two statements in its internal node; as if they had run
-    // in parallel spans, the breakdown now lists three times their time, while the requests'
-    // end-to-end latency is what it was.
+    // side by side, the breakdown now lists twice their time, while the requests' end-to-end
+    // latency is what it was.
     let run = results
         .runs
         .iter_mut()
@@ -28,11 +28,12 @@ fn statements_summed_over_parallel_spans_are_cut_to_their_wall_time() {
                 .iter_mut()
                 .find(|n| n.db_statements >= 2.0)
                 .unwrap();
-            node.db_us.mean *= 3.0;
-            node.db_us.q.iter_mut().for_each(|(_, v)| *v *= 3.0);
+            node.db_us.mean *= 2.0;
+            node.db_us.q.iter_mut().for_each(|(_, v)| *v *= 2.0);
         }
     }
-    let cal = simulate::calibrate(&results, "synthetic", &Options::default()).unwrap();
+    // Held in at 50 req/s, where the measured mean is nearly the tree's (little queueing).
+    let cal = simulate::calibrate(&results, "synthetic", &one_point()).unwrap();
     let note = cal.notes.iter().find(|n| n.contains("monolith overview"));
     assert!(
         note.is_some_and(|n| n.contains("in parallel")),
