@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crm_bench::experiment::{self, RunOptions};
 use crm_bench::results::Experiment;
 use crm_bench::runtime::docker::client::Engine;
-use crm_bench::runtime::docker::images::Images;
+use crm_bench::runtime::docker::images::{CRM_BINARIES, Images};
 use crm_bench::scenario::Scenario;
 use crm_bench::topology::{Arch, RuntimeKind};
 
@@ -20,17 +20,6 @@ use crm_bench::topology::{Arch, RuntimeKind};
 const PROJECT: &str = "crm-bench-external-test";
 /// The tag the test gives the CRM images for docker-compose.yml's `CRM_TAG`.
 const TAG: &str = "external-test";
-/// The images docker-compose.yml runs for the microservices.
-const MICRO_BINARIES: [&str; 8] = [
-    "identity-svc",
-    "customers-svc",
-    "sales-svc",
-    "activities-svc",
-    "leads-svc",
-    "analytics-svc",
-    "notifications-svc",
-    "gateway",
-];
 
 const SCENARIO: &str = r#"
 name = "external-compose"
@@ -134,7 +123,9 @@ async fn a_short_scenario_runs_against_docker_compose_through_the_target_command
     let base = images.base().await.expect("base image");
     images.postgres(&base).await.expect("postgres image");
     images.nats(&base).await.expect("nats image");
-    for bin in MICRO_BINARIES {
+    // The images docker-compose.yml runs for the microservices: every CRM binary's but the
+    // monolith's.
+    for bin in CRM_BINARIES.iter().filter(|b| **b != "crm-monolith") {
         let built = images
             .crm(&env.settings.bin_dir, bin, &base)
             .await
