@@ -27,12 +27,28 @@ use crm_sales::Opportunity;
 use crate::Lead;
 
 /// Attach an existing record (`id`, with `data` filling only its empty fields) or create
-/// one from `data`.
+/// one from `data`; at least one of them is given (not null), which the schema states.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = target_schema)]
 pub struct Target<T> {
     pub id: Option<Uuid>,
     pub data: Option<T>,
+}
+
+/// A [`Target`] names a record or gives its data: `{}` and `{"data": null}` are refused
+/// (422 naming the field), so the schema says so too.
+fn target_schema(s: &mut schemars::Schema) {
+    let given = |field: &str| {
+        serde_json::json!({
+            "required": [field],
+            "properties": { field: { "not": { "type": "null" } } }
+        })
+    };
+    s.insert(
+        "anyOf".into(),
+        serde_json::json!([given("id"), given("data")]),
+    );
 }
 
 /// The opportunity to create; every field optional (defaults from the lead).

@@ -285,6 +285,38 @@ async fn conversion_errors_name_fields_by_their_place_in_the_request(
             r.body
         );
     }
+    // A target naming no record and giving no data is refused where it stands, and the
+    // published schema says so (schema-valid requests are never refused).
+    for (body, field, code) in [
+        (json!({"contact": {"data": null}}), "contact", "validation"),
+        (json!({"company": {}}), "company", "inconsistent"),
+    ] {
+        let r = c.post(&path, &body).await;
+        problem(&r, 422, code).with_context(|| format!("{body}"))?;
+        ensure!(fields(&r) == [field], "{body}: names {field}: {}", r.body);
+    }
+    let doc: Value = reqwest::get(format!("{}/api/v1/openapi.json", s.root))
+        .await?
+        .json()
+        .await?;
+    let schemas = doc["components"]["schemas"]
+        .as_object()
+        .context("the document's schemas")?;
+    let targets: Vec<_> = schemas
+        .iter()
+        .filter(|(k, _)| k.starts_with("Target"))
+        .collect();
+    ensure!(
+        targets.len() == 2,
+        "company and contact targets: {:?}",
+        schemas.keys()
+    );
+    for (name, schema) in targets {
+        ensure!(
+            schema["anyOf"].as_array().is_some_and(|a| a.len() == 2),
+            "{name}: {schema}"
+        );
+    }
     ensure!(written(&c).await? == (0, 0, 0), "nothing written");
     ensure!(
         status(c.get(&format!("/leads/{}", id(&lead))).await, 200)? == lead,
