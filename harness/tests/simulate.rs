@@ -16,6 +16,8 @@ mod background;
 mod files;
 #[path = "simulate/overlap.rs"]
 mod overlap;
+#[path = "simulate/queueing.rs"]
+mod queueing;
 #[path = "simulate/warm.rs"]
 mod warm;
 

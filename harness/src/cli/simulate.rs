@@ -27,6 +27,10 @@ pub struct CalibrateArgs {
     /// three held-in rates): experimental, see the README's "Simulation".
     #[arg(long)]
     pub idle_wake: bool,
+    /// Keep the measured waits as they are, the model's own queueing at the held-in points
+    /// counted twice (README "Simulation"): only to compare against.
+    #[arg(long)]
+    pub measured_waits: bool,
 }
 
 #[derive(Debug, Args)]
@@ -47,6 +51,14 @@ pub struct SimulateArgs {
     /// With --validate: also fit each process's idle wake (experimental).
     #[arg(long)]
     pub idle_wake: bool,
+    /// With --validate: keep the measured waits (the model's queueing counted twice), to
+    /// compare against.
+    #[arg(long, requires = "validate")]
+    pub measured_waits: bool,
+    /// With --validate: also each operation's mean at every traced point — all requests,
+    /// the traced ones, the calibrated tree alone, the simulation — to see where it misses.
+    #[arg(long, requires = "validate")]
+    pub per_op: bool,
     /// The calibration to use instead of the one the simulation file names.
     #[arg(long)]
     pub calibration: Option<PathBuf>,
@@ -72,6 +84,7 @@ pub(super) fn calibrate(args: &CalibrateArgs) -> anyhow::Result<()> {
         arch: args.arch,
         points: args.points,
         idle_wake: args.idle_wake,
+        measured_waits: args.measured_waits,
     };
     let name = args.report.display().to_string();
     let cal = simulate::calibrate(&results, &name, &opts)?;
@@ -97,9 +110,15 @@ pub(super) fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
             arch: args.arch,
             points: args.points,
             idle_wake: args.idle_wake,
+            measured_waits: args.measured_waits,
         };
-        let check = simulate::validate(&results, &dir.display().to_string(), &opts)?;
+        let cal = simulate::calibrate(&results, &dir.display().to_string(), &opts)?;
+        let check = simulate::validate::check(&results, &cal);
         print!("{}", validation_text(&check));
+        if args.per_op {
+            use simulate::validate::per_op;
+            print!("\n{}", per_op::text(&per_op::per_op(&results, &cal)));
+        }
         return Ok(());
     }
     let file = args

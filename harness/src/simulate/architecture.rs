@@ -113,7 +113,10 @@ pub fn kind(name: &str) -> &'static str {
 
 /// The event path, when some operation has asynchronous nodes: relay and broker costs
 /// pooled over every folded relay and publish span (weighted by their shapes' traces); the
-/// relay is woken at commit, as the code does; a broker in the microservices only.
+/// relay is woken at commit, as the code does; a broker in the microservices only. The
+/// relay's time is a wait (`relay_cpu` 0): its span is its transaction — claiming the rows,
+/// marking them published, the commit — whose round trips and flush hold no core of the
+/// producer; whatever CPU the relay burns, the utilisation law finds outside the spans.
 pub fn events(
     arch: Arch,
     ops: &BTreeMap<String, Operation>,
@@ -136,6 +139,7 @@ pub fn events(
     Some(Events {
         relay_poll_ms: 0.0,
         relay_us: pooled(relay),
+        relay_cpu: Some(0.0),
         broker: micro.then(|| "nats".to_owned()),
         broker_us: if micro { pooled(broker) } else { None },
         redeliver_ms: 30_000.0,

@@ -2,8 +2,9 @@
 //! operation the tree of work from the breakdown's shapes, the event path from its
 //! asynchronous spans, processes and call policies as the code configures them — using only
 //! the held-in points (by default each architecture's three lowest-rate traced sweep points), the
-//! utilisation law's cross-check of every process's service demand, and every process's
-//! background CPU (measured CPU beyond the trees' work, [`super::background`]).
+//! utilisation law's cross-check of every process's service demand, every process's
+//! background CPU (measured CPU beyond the trees' work, [`super::background`]), and the
+//! model's own queueing taken out of the measured waits ([`super::queueing`]).
 
 use std::collections::BTreeMap;
 
@@ -13,7 +14,7 @@ use crm_sim::input::calibration::{Architecture, Balancer, Calibration, Operation
 use super::architecture::{events, idempotent, merge_shapes, processes, set_policies};
 use super::dists::pool;
 use super::tree;
-use super::{background, demand, overlap, warm};
+use super::{background, demand, overlap, queueing, warm};
 use crate::results::breakdown::{Breakdown, Dist, Shape as MeasuredShape};
 use crate::results::model::{DemandCheck, PointRef};
 use crate::results::{ArchRun, Experiment, LoadRun, Results};
@@ -29,6 +30,9 @@ pub struct Options {
     /// Fit each process's idle wake ([`super::warm`]; experimental, off by default): the
     /// span times are then scaled to their warm part.
     pub idle_wake: bool,
+    /// Keep the held-in points' waits as measured, the model's own queueing counted twice
+    /// ([`super::queueing`] off): only to compare against.
+    pub measured_waits: bool,
 }
 
 /// Held-in points by default: the three lowest traced rates. The utilisation law's slope
@@ -42,6 +46,7 @@ impl Default for Options {
             arch: None,
             points: DEFAULT_POINTS,
             idle_wake: false,
+            measured_waits: false,
         }
     }
 }
@@ -148,6 +153,11 @@ pub fn calibrate(results: &Results, report: &str, opts: &Options) -> anyhow::Res
         demand::scale_to_measured(&mut arch, &mut checks, &points);
         demand::fill_unspanned(&mut arch, &mut checks, &points);
         background::estimate(&mut arch, &mut checks, &points);
+        if !opts.measured_waits {
+            let load = super::replay::load_echo(results);
+            let cores = super::replay::sut_cores(&results.machine);
+            queueing::fit_queueing(run.arch, &mut arch, &points, &load, cores, &mut out.notes);
+        }
         out.demand.push((run.arch, checks));
         for p in &points {
             out.held_in.push(PointRef {

@@ -30,7 +30,8 @@ pub fn model_demand(arch: &Architecture, mix: &BTreeMap<String, f64>) -> BTreeMa
     let events = arch.events.as_ref();
     let relay = events
         .and_then(|e| e.relay_us.as_ref())
-        .map_or(0.0, sampled_mean);
+        .map_or(0.0, sampled_mean)
+        * events.and_then(|e| e.relay_cpu).unwrap_or(1.0);
     let broker = events.and_then(|e| e.broker.clone());
     let broker_us = events
         .and_then(|e| e.broker_us.as_ref())
@@ -223,8 +224,8 @@ pub fn target_ms(check: &DemandCheck, points: &[Traced<'_>]) -> Option<f64> {
 /// response time at the held-in points keeps every measured µs while the CPU follows the
 /// utilisation law, and the model saturates where the CPU does. Its own self times
 /// (`self_cpu`), the statements on it (a database: `db_cpu`); the broker's cost per event is
-/// scaled down (it is CPU on the broker), the relay's by the producers' shares averaged over
-/// the events each sends. Processes charged less than their target (CPU outside any span:
+/// scaled down (it is CPU on the broker), the relay's share on a core (`relay_cpu`) by the
+/// producers' shares averaged over the events each sends. Processes charged less than their target (CPU outside any span:
 /// parsing before the first span, exporting spans) are left as they are. Records the share
 /// in each row's `scaled_by`.
 pub fn scale_to_measured(
@@ -293,7 +294,7 @@ pub fn scale_to_measured(
     {
         let f = producers.iter().sum::<f64>() / producers.len() as f64;
         if f < 1.0 {
-            ev.relay_us = ev.relay_us.as_ref().map(|d| scaled(d, f));
+            ev.relay_cpu = Some(ev.relay_cpu.unwrap_or(1.0) * f);
         }
     }
 }

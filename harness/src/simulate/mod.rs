@@ -24,6 +24,7 @@ pub mod cores;
 pub mod demand;
 pub mod dists;
 pub mod overlap;
+pub mod queueing;
 pub mod quick;
 pub mod replay;
 pub mod study;

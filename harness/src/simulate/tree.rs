@@ -122,6 +122,40 @@ pub fn convert(shape: &Shape, root_wire: Option<&Dist>) -> Converted {
             }
         }
     }
+    // A relay span stays open until its whole batch is published: its own time holds the
+    // batch's other events too (the monolith's in-process handlers, the microservices'
+    // publishes), which the model has as their own event paths. Each relay keeps its time
+    // beyond its siblings' (the relays of the same commit, one batch) work.
+    let batch_work = |j: usize| -> f64 {
+        let relay = &shape.nodes[j];
+        shape
+            .nodes
+            .iter()
+            .filter(|c| c.parent == Some(j))
+            .filter(|c| c.process == relay.process || c.process == "nats")
+            .map(|c| c.self_us.mean + c.db_us.mean + c.wait_us.mean)
+            .sum()
+    };
+    let relays: Vec<usize> = events.iter().filter(|e| !e.1).map(|e| e.0).collect();
+    let events: Vec<(usize, bool, Dist)> = events
+        .into_iter()
+        .map(|(i, broker, d)| {
+            if broker || d.mean <= 0.0 {
+                return (i, broker, d);
+            }
+            let others: f64 = relays
+                .iter()
+                .filter(|&&j| j != i && shape.nodes[j].parent == shape.nodes[i].parent)
+                .map(|&j| batch_work(j))
+                .sum();
+            let f = ((d.mean - others) / d.mean).clamp(0.0, 1.0);
+            let d = Dist {
+                mean: d.mean * f,
+                q: d.q.iter().map(|(p, v)| (*p, v * f)).collect(),
+            };
+            (i, broker, d)
+        })
+        .collect();
     // One publish reaching k consumers: the model's k event paths share its cost.
     for (i, broker, d) in events {
         if consumers[i] == 0 {
@@ -210,5 +244,37 @@ mod tests {
         assert_eq!(c.nodes.len(), 4);
         assert_eq!(c.broker.len(), 1);
         assert_eq!(c.broker[0].mean, 12.5);
+    }
+
+    #[test]
+    fn a_relay_keeps_its_time_beyond_the_other_events_of_its_batch() {
+        // The monolith commits two events; one relay batch hands both to their in-process
+        // handlers (120 and 80 µs), and each event's relay span stays open for the whole
+        // batch (500 µs): its self time is 300 µs of the relay's own plus the other handler.
+        let mut nodes = vec![
+            node("monolith", "server", None, 100.0),
+            node("monolith", "internal", Some(0), 380.0),
+            node("monolith", "consumer", Some(1), 120.0),
+            node("monolith", "internal", Some(0), 420.0),
+            node("monolith", "consumer", Some(3), 80.0),
+        ];
+        for n in &mut nodes[1..] {
+            n.is_async = true;
+        }
+        nodes[3].concurrent = true;
+        let shape = Shape {
+            probability: 1.0,
+            traces: 10,
+            nodes,
+        };
+        let c = convert(&shape, None);
+        let relay: Vec<f64> = c.relay.iter().map(|d| d.mean).collect();
+        assert_eq!(relay, [300.0, 300.0]);
+        // A lone relay keeps its whole time.
+        let lone = Shape {
+            nodes: shape.nodes[..3].to_vec(),
+            ..shape
+        };
+        assert_eq!(convert(&lone, None).relay[0].mean, 380.0);
     }
 }

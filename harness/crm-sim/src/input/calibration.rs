@@ -96,9 +96,14 @@ pub struct Events {
     /// (`crm_core::db` wakes the relay on commit; the 250 ms poll is only a fallback).
     #[serde(default)]
     pub relay_poll_ms: f64,
-    /// CPU of the relay per event, on the producing process.
+    /// Time of the relay per event, on the producing process.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relay_us: Option<DistSpec>,
+    /// The share of `relay_us` spent on a core of the producing replica (default 1); the
+    /// rest is a wait on the event's path (the relay's transaction: its round trips and its
+    /// commit), which delays the event and holds nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_cpu: Option<f64>,
     /// The broker process every event crosses (`nats`); none in the monolith, whose relay
     /// calls its handlers in-process.
     #[serde(default, skip_serializing_if = "Option::is_none")]

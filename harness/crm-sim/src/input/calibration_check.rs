@@ -96,6 +96,11 @@ impl Architecture {
             if let Some(d) = &ev.relay_us {
                 p.dist(d, &format!("{at}.relay_us"));
             }
+            if let Some(v) = ev.relay_cpu {
+                p.check((0.0..=1.0).contains(&v), &format!("{at}.relay_cpu"), || {
+                    format!("a share of the time spent on a core: between 0 and 1, got {v}")
+                });
+            }
             if let Some(d) = &ev.broker_us {
                 p.dist(d, &format!("{at}.broker_us"));
             }

@@ -73,6 +73,8 @@ pub(crate) struct OpDef {
 pub(crate) struct EventsDef {
     pub(crate) relay_poll: Time,
     pub(crate) relay: Option<Dist>,
+    /// The relay's share on a core; the rest of its time is a wait.
+    pub(crate) relay_cpu: f64,
     pub(crate) broker: Option<usize>,
     pub(crate) broker_cost: Option<Dist>,
     pub(crate) redeliver: Time,
@@ -330,6 +332,7 @@ impl Model {
         let events = arch.events.as_ref().map(|e| EventsDef {
             relay_poll: millis(e.relay_poll_ms),
             relay: e.relay_us.as_ref().map(|d| d.compile()),
+            relay_cpu: e.relay_cpu.unwrap_or(1.0),
             broker: e.broker.as_deref().and_then(index),
             broker_cost: e.broker_us.as_ref().map(|d| d.compile()),
             redeliver: millis(e.redeliver_ms),

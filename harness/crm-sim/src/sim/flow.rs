@@ -1,6 +1,6 @@
 //! An event flow: when a frame succeeds, each asynchronous child waits for the relay (its
-//! poll, or at once when woken at commit), the relay's CPU on the producing replica, the
-//! broker's CPU, the wire, then the consumer's work; the time from the commit to the
+//! poll, or at once when woken at commit), the relay's CPU on the producing replica and the
+//! rest of its time off core, the broker's CPU, the wire, then the consumer's work; the time from the commit to the
 //! consumer's completion is the event lag. A consumer that is down or fails gets the event
 //! again after the broker's redelivery delay.
 
@@ -14,6 +14,8 @@ use crate::output::FailureClass;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Stage {
     Relay,
+    /// The relay's off-core rest, after its CPU.
+    RelayWait,
     Broker,
     Deliver,
     Consume(usize),
@@ -26,6 +28,8 @@ pub(crate) struct Flow {
     producer: usize,
     committed: Time,
     stage: Stage,
+    /// The relay's off-core rest (ns), waited after its CPU.
+    relay_wait: f64,
 }
 
 impl Sim<'_> {
@@ -45,6 +49,7 @@ impl Sim<'_> {
             producer,
             committed: now,
             stage: Stage::Relay,
+            relay_wait: 0.0,
         });
         let wait = if ev.relay_poll > 0 {
             ev.relay_poll - now % ev.relay_poll
@@ -74,14 +79,31 @@ impl Sim<'_> {
         };
         match stage {
             Stage::Relay => {
-                set(self, Stage::Broker);
+                set(self, Stage::RelayWait);
                 match &ev.relay {
                     Some(d) => {
-                        let work = d.sample(&mut self.rng);
-                        self.cpu
-                            .submit(now, producer, work, Job::Flow(id), &mut self.completed);
+                        let time = d.sample(&mut self.rng);
+                        if let Some(f) = self.flows.get_mut(id) {
+                            f.relay_wait = time * (1.0 - ev.relay_cpu);
+                        }
+                        let cpu = time * ev.relay_cpu;
+                        if cpu > 0.0 {
+                            self.cpu
+                                .submit(now, producer, cpu, Job::Flow(id), &mut self.completed);
+                        } else {
+                            self.flow_step(now, id);
+                        }
                     }
                     None => self.flow_step(now, id),
+                }
+            }
+            Stage::RelayWait => {
+                set(self, Stage::Broker);
+                let wait = self.flows.get(id).map_or(0.0, |f| f.relay_wait);
+                if wait > 0.0 {
+                    self.q.after(wait as Time, Ev::Flow(id));
+                } else {
+                    self.flow_step(now, id);
                 }
             }
             Stage::Broker => match ev.broker.map(|b| self.pick_up(b)) {

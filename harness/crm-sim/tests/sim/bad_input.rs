@@ -134,6 +134,18 @@ fn a_cpu_share_outside_zero_to_one_is_refused() {
         line_of(&text, "self_cpu"),
         "between 0 and 1",
     );
+    let text = CAL.replacen(
+        "default_policy = \"client\"\n",
+        "default_policy = \"client\"\n\n[micro.events]\nrelay_us = { fixed = 100.0 }\nrelay_cpu = -0.5\n",
+        1,
+    );
+    let e = refused(Calibration::parse(&text, "c.toml"));
+    assert_problem(
+        &e,
+        "micro.events.relay_cpu",
+        line_of(&text, "relay_cpu"),
+        "between 0 and 1",
+    );
 }
 
 #[test]

@@ -93,6 +93,30 @@ fn an_unloaded_request_costs_the_sum_of_its_path_and_events_lag_behind_it() {
 }
 
 #[test]
+fn a_relay_off_core_delays_the_event_by_its_time_and_burns_no_cpu() {
+    let on_core = run(MICRO, &micro_scenario(""));
+    let waiting = MICRO.replace(
+        "relay_us = { fixed = 20.0 }",
+        "relay_us = { fixed = 2000.0 }\nrelay_cpu = 0.0",
+    );
+    let out = run(&waiting, &micro_scenario(""));
+    // The lag grows by the relay's extra 1,980 µs; the response and the CPU do not move.
+    let p50 = out.lag_us.value_at_quantile(0.5);
+    assert!((2079..=2081).contains(&p50), "lag p50 {p50}");
+    assert!(
+        rel(out.total.mean_us, 450.0) < 1e-6,
+        "{}",
+        out.total.mean_us
+    );
+    let cpu = |o: &crm_sim::Outputs| o.processes["customers"].cpu_seconds;
+    let per_request = (cpu(&on_core) - cpu(&out)) / on_core.total.ok as f64;
+    assert!(
+        (per_request * 1e6 - 20.0).abs() < 0.5,
+        "the on-core relay's 20 µs per event gone: {per_request}"
+    );
+}
+
+#[test]
 fn a_fixed_seed_gives_identical_outputs_and_another_seed_does_not() {
     let sc = micro_scenario(
         "[[faults]]\nkind = \"kill\"\nprocess = \"customers\"\nat_s = 10\nfor_s = 3\nrestart_s = 1",

@@ -7,6 +7,7 @@
 use crm_sim::{Calibration, OpOutcome, Outputs, Scenario};
 
 mod incidents;
+pub mod per_op;
 
 use super::calibrate::{self, Calibrated, Options};
 use super::replay::{self, LoadEcho};
