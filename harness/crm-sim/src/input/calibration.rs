@@ -99,9 +99,7 @@ pub struct Events {
     /// Time of the relay per event, on the producing process.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relay_us: Option<DistSpec>,
-    /// The share of `relay_us` spent on a core of the producing replica (default 1); the
-    /// rest is a wait on the event's path (the relay's transaction: its round trips and its
-    /// commit), which delays the event and holds nothing.
+    /// Share of `relay_us` on a core (default 1); the rest a wait on the event's path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relay_cpu: Option<f64>,
     /// The broker process every event crosses (`nats`); none in the monolith, whose relay
@@ -385,11 +383,9 @@ impl Calibration {
         Calibration::parse(&text, &path.display().to_string())
     }
 
-    /// The file's text, as `crm-bench calibrate` writes it; [`Calibration::parse`] reads it
-    /// back to the same value.
+    /// The file's text as `crm-bench calibrate` writes it ([`Calibration::parse`] reads it back).
     pub fn to_toml(&self) -> String {
-        // Every field is a string, number, bool, array or table with string keys: nothing
-        // here can fail to serialise.
+        // Strings, numbers, bools, arrays and string-keyed tables only: it cannot fail.
         toml::to_string_pretty(self).expect("a calibration always serialises")
     }
 
