@@ -277,6 +277,7 @@ async fn one_trace_crosses_an_http_hop_and_a_nats_hop_and_reaches_the_receiver()
         sample_ratio: 1.0,
         spans_file: String::new(),
         rejected_exports: 0,
+        edge_us: None,
     });
     let op = &b.ops["relay"];
     let c = crm_bench::simulate::tree::convert(&op.shapes[0], op.parts.get("unaccounted"));
@@ -323,4 +324,22 @@ async fn one_trace_crosses_an_http_hop_and_a_nats_hop_and_reaches_the_receiver()
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_http_edge_is_a_healthz_round_trip_and_nothing_answering_gives_no_figure() {
+    let url = serve(Router::new().route("/healthz", get(|| async { "ok" }))).await;
+    let edge = crm_bench::trace::edge::round_trip_us(&url, &[]).await;
+    assert!(edge.is_some_and(|e| e > 0.0 && e < 1e6), "{edge:?}");
+    // Nothing listens there: no figure rather than a made-up one.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let nobody = format!("http://127.0.0.1:{port}");
+    assert_eq!(
+        crm_bench::trace::edge::round_trip_us(&nobody, &[]).await,
+        None
+    );
 }

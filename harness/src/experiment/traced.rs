@@ -60,6 +60,8 @@ impl ArchCtx {
         let ratio = self.sample_ratio?;
         t.collector.settle(QUIET, SETTLE_LIMIT).await;
         let spans = t.collector.take();
+        // The HTTP edge, with the system idle again after the run.
+        let edge_us = crate::trace::edge::round_trip_us(&self.d.public_url, &self.load_cpus).await;
         let name = format!("spans/{}-run{:03}.jsonl.gz", self.d.arch, self.runs);
         if let Err(e) = crate::trace::file::write(&t.report_dir.join(&name), &spans) {
             self.progress
@@ -71,6 +73,7 @@ impl ArchCtx {
             sample_ratio: ratio,
             spans_file: name,
             rejected_exports: t.collector.rejected(),
+            edge_us,
         });
         self.progress.note(format!(
             "  traced: {} of {} sampled requests matched, {} spans",

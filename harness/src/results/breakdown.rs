@@ -95,6 +95,11 @@ pub struct Breakdown {
     /// Spans the receiver refused (bad OTLP input) during the run.
     #[serde(default)]
     pub rejected_exports: u64,
+    /// The HTTP edge (µs): the median round trip of `GET /healthz` through the load
+    /// generator right after the run, the time a request spends outside every span
+    /// ([`crate::trace::edge`]); absent when it could not be measured (v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edge_us: Option<f64>,
     pub ops: BTreeMap<String, OpBreakdown>,
 }
 
@@ -109,6 +114,10 @@ pub struct OpBreakdown {
     /// Median of the parts' sum (without `unaccounted`) over the median end-to-end latency.
     #[serde(default)]
     pub accounted_share: f64,
+    /// The same with each request's unaccounted time up to the run's edge counted as the
+    /// edge's ([`Breakdown::edge_us`]; v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accounted_with_edge: Option<f64>,
     /// The most common span-tree shapes, most common first.
     pub shapes: Vec<Shape>,
     /// The slowest traces, slowest first.

@@ -217,6 +217,7 @@ fn breakdown(a: &Architecture, out: &Outputs) -> Breakdown {
                     end_to_end: e2e,
                     parts: BTreeMap::from([("unaccounted".to_owned(), opt(&root_wire))]),
                     accounted_share: 1.0,
+                    accounted_with_edge: None,
                     shapes,
                     exemplars: Vec::new(),
                     critical_path: Vec::new(),
@@ -231,6 +232,7 @@ fn breakdown(a: &Architecture, out: &Outputs) -> Breakdown {
         spans_file: String::new(),
         sampled_requests: out.total.ok,
         rejected_exports: 0,
+        edge_us: None,
         ops,
     }
 }

@@ -9,9 +9,11 @@
 //! - [`tree`]: a trace's spans as a tree; the time of each request attributed to parts.
 //! - [`summarize`]: per-operation parts, shapes, exemplars and critical paths.
 //! - [`file`]: the gzip-compressed JSON-lines spans file.
+//! - [`edge`]: the HTTP edge no span sees, measured beside the traces.
 
 pub mod collector;
 pub mod decode;
+pub mod edge;
 pub mod file;
 pub mod span;
 pub mod summarize;

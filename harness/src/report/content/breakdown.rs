@@ -113,9 +113,16 @@ pub(super) fn breakdowns(doc: &mut Doc, results: &Results, notes: &mut Vec<Strin
 fn section(doc: &mut Doc, point: &TracedPoint<'_>) {
     doc.h(3, format!("{} at {}", point.sweep, rps(point.rate)));
     for (arch, b) in &point.by_arch {
+        let edge = b.edge_us.map_or(String::new(), |e| {
+            format!(
+                " The HTTP edge (a `GET /healthz` round trip through the load generator right \
+                 after the run: client, loopback and the server's work outside its spans): \
+                 {e:.0} µs; \"with the edge\" counts each request's unaccounted time up to it."
+            )
+        });
         doc.p(format!(
             "{}: {} of {} sampled requests matched to a trace ({} spans, {} refused exports; \
-             spans in `{}`).",
+             spans in `{}`).{edge}",
             arch_label(*arch),
             b.traces,
             b.sampled_requests,
@@ -134,6 +141,7 @@ fn section(doc: &mut Doc, point: &TracedPoint<'_>) {
             "traces".into(),
             "end to end".into(),
             "accounted".into(),
+            "with the edge".into(),
         ];
         head.extend(
             parts
@@ -148,6 +156,7 @@ fn section(doc: &mut Doc, point: &TracedPoint<'_>) {
                 o.traces.to_string(),
                 p50_p99(&o.end_to_end),
                 pct(o.accounted_share),
+                o.accounted_with_edge.map_or("–".into(), pct),
             ];
             row.extend(
                 parts
