@@ -75,9 +75,9 @@ pub fn fit_queueing(
             .get(&op_name)
             .map_or(0.0, |op| tree_and_waits(&op.shapes).0);
         notes.push(format!(
-            "{arch_kind} {op_name}: the model's own queueing at the held-in points taken out of \
-             its measured waits: tree {before:.0} → {after:.0} µs (all its requests there: \
-             {measured:.0} µs)"
+            "{arch_kind} {op_name}: its waits set so that the model, queueing included, \
+             answers the held-in points as measured: tree {before:.0} → {after:.0} µs (all \
+             its requests there: {measured:.0} µs)"
         ));
     }
 }
