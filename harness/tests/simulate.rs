@@ -51,6 +51,24 @@ fn synthetic_report(traced: bool) -> Results {
     synthetic::report(&known(), &spec(traced)).expect("the synthetic report simulates")
 }
 
+/// Every sweep point's breakdown of the monolith in `results` (a synthetic report: every
+/// point is traced), for the tests that change what the traces say.
+pub fn monolith_breakdowns(
+    results: &mut Results,
+) -> impl Iterator<Item = &mut crm_bench::results::Breakdown> {
+    results
+        .runs
+        .iter_mut()
+        .filter(|r| r.arch.to_string() == "monolith")
+        .flat_map(|r| &mut r.experiments)
+        .filter_map(|e| match e {
+            crm_bench::results::Experiment::Sweep(s) => Some(&mut s.points),
+            _ => None,
+        })
+        .flatten()
+        .map(|p| &mut **p.run.breakdown.as_mut().expect("a traced point"))
+}
+
 /// Calibrated on each architecture's lowest rate only (the default holds in three).
 pub fn one_point() -> Options {
     Options {

@@ -2,10 +2,9 @@
 //! the wall time two statements take side by side) is cut back to the time the requests
 //! waited, and the calibration says so.
 
-use crm_bench::results::Experiment;
 use crm_bench::simulate::{self, Options, synthetic};
 
-use super::{close, known, mean, one_point, spec};
+use super::{close, known, mean, monolith_breakdowns, one_point, spec};
 
 #[test]
 fn statements_summed_over_parallel_spans_are_cut_to_their_wall_time() {
@@ -14,23 +13,14 @@ fn statements_summed_over_parallel_spans_are_cut_to_their_wall_time() {
     // The monolith's overview runs two statements in its internal node; as if they had run
     // side by side, the breakdown now lists twice their time, while the requests' end-to-end
     // latency is what it was.
-    let run = results
-        .runs
-        .iter_mut()
-        .find(|r| r.arch.to_string() == "monolith")
-        .unwrap();
-    for e in &mut run.experiments {
-        let Experiment::Sweep(s) = e else { continue };
-        for p in &mut s.points {
-            let b = p.run.breakdown.as_mut().unwrap();
-            let node = b.ops.get_mut("overview").unwrap().shapes[0]
-                .nodes
-                .iter_mut()
-                .find(|n| n.db_statements >= 2.0)
-                .unwrap();
-            node.db_us.mean *= 2.0;
-            node.db_us.q.iter_mut().for_each(|(_, v)| *v *= 2.0);
-        }
+    for b in monolith_breakdowns(&mut results) {
+        let node = b.ops.get_mut("overview").unwrap().shapes[0]
+            .nodes
+            .iter_mut()
+            .find(|n| n.db_statements >= 2.0)
+            .unwrap();
+        node.db_us.mean *= 2.0;
+        node.db_us.q.iter_mut().for_each(|(_, v)| *v *= 2.0);
     }
     // Held in at 50 req/s, where the measured mean is nearly the tree's (little queueing).
     let cal = simulate::calibrate(&results, "synthetic", &one_point()).unwrap();

@@ -4,11 +4,10 @@
 //! have the model add its own queueing on top; the calibration takes the difference out of
 //! the waits, so the model answers the held-in points as measured, with the same CPU.
 
-use crm_bench::results::Experiment;
 use crm_bench::simulate::validate::per_op;
 use crm_bench::simulate::{self, Options};
 
-use super::{known, spec};
+use super::{known, monolith_breakdowns, spec};
 
 /// How much longer the spans are than the work in them.
 const INFLATED: f64 = 1.4;
@@ -28,25 +27,16 @@ fn waits_that_hold_the_models_own_queueing_are_taken_out_at_the_held_in_points()
     let k = known();
     let mut results =
         crm_bench::simulate::synthetic::report(&k, &spec(true)).expect("the synthetic report");
-    let run = results
-        .runs
-        .iter_mut()
-        .find(|r| r.arch.to_string() == "monolith")
-        .unwrap();
-    for e in &mut run.experiments {
-        let Experiment::Sweep(s) = e else { continue };
-        for p in &mut s.points {
-            let b = p.run.breakdown.as_mut().unwrap();
-            for n in b
-                .ops
-                .values_mut()
-                .flat_map(|o| &mut o.shapes)
-                .flat_map(|s| &mut s.nodes)
-            {
-                for d in [&mut n.self_us, &mut n.db_us] {
-                    d.mean *= INFLATED;
-                    d.q.iter_mut().for_each(|(_, v)| *v *= INFLATED);
-                }
+    for b in monolith_breakdowns(&mut results) {
+        for n in b
+            .ops
+            .values_mut()
+            .flat_map(|o| &mut o.shapes)
+            .flat_map(|s| &mut s.nodes)
+        {
+            for d in [&mut n.self_us, &mut n.db_us] {
+                d.mean *= INFLATED;
+                d.q.iter_mut().for_each(|(_, v)| *v *= INFLATED);
             }
         }
     }
