@@ -9,12 +9,18 @@
 //! A top-level comma-separated list means `and(...)`. Operators: eq, neq, in, is, gt, gte, lt,
 //! lte, starts_with, ilike. Parsing is untyped; [`Filter::check`] types every condition
 //! against the resource's fields and names the first unknown field or operator.
+//!
+//! # Layout
+//! - this file: the operators, the untyped and typed filters, typing, SQL.
+//! - `parse`: the parser (text → [`Filter`]) with its limits; `tests`: the language's tests.
 
 use sqlx::{Postgres, QueryBuilder};
 
 use super::spec::{self, FieldKind, FieldSpec};
 use super::value::SqlValue;
 use crate::error::{Error, Result};
+
+mod parse;
 
 const MAX_LEN: usize = 4096;
 const MAX_DEPTH: usize = 8;
@@ -126,26 +132,7 @@ impl Filter {
                 format!("longer than {MAX_LEN} characters"),
             ));
         }
-        let mut p = Parser {
-            s: input.as_bytes(),
-            src: input,
-            pos: 0,
-            conditions: 0,
-        };
-        let mut items = vec![p.expr(0)?];
-        p.ws();
-        while p.eat(b',') {
-            items.push(p.expr(0)?);
-            p.ws();
-        }
-        if p.pos != p.s.len() {
-            return Err(syntax(p.pos, "unexpected trailing input"));
-        }
-        Ok(if items.len() == 1 {
-            items.pop().expect("one item")
-        } else {
-            Filter::And(items)
-        })
+        parse::parse(input)
     }
 
     /// Types every condition against `fields`; unknown fields, operators not valid for a
@@ -355,279 +342,5 @@ fn join(qb: &mut QueryBuilder<'_, Postgres>, items: Vec<TypedFilter>, sep: &str)
     qb.push(")");
 }
 
-struct Parser<'a> {
-    s: &'a [u8],
-    src: &'a str,
-    pos: usize,
-    conditions: usize,
-}
-
-impl Parser<'_> {
-    fn ws(&mut self) {
-        while self.pos < self.s.len() && self.s[self.pos].is_ascii_whitespace() {
-            self.pos += 1;
-        }
-    }
-
-    fn eat(&mut self, c: u8) -> bool {
-        self.ws();
-        if self.s.get(self.pos) == Some(&c) {
-            self.pos += 1;
-            true
-        } else {
-            false
-        }
-    }
-
-    fn expect(&mut self, c: u8) -> Result<()> {
-        if self.eat(c) {
-            Ok(())
-        } else {
-            Err(syntax(self.pos, format_args!("expected '{}'", c as char)))
-        }
-    }
-
-    fn ident(&mut self) -> Result<&str> {
-        self.ws();
-        let start = self.pos;
-        while self.pos < self.s.len()
-            && (self.s[self.pos].is_ascii_alphanumeric() || matches!(self.s[self.pos], b'_' | b'.'))
-        {
-            self.pos += 1;
-        }
-        if start == self.pos {
-            return Err(syntax(start, "expected a field name or and/or/not"));
-        }
-        Ok(&self.src[start..self.pos])
-    }
-
-    fn expr(&mut self, depth: usize) -> Result<Filter> {
-        if depth > MAX_DEPTH {
-            return Err(syntax(
-                self.pos,
-                format_args!("nested deeper than {MAX_DEPTH}"),
-            ));
-        }
-        let start = self.pos;
-        let name = self.ident()?.to_owned();
-        self.ws();
-        if self.s.get(self.pos) == Some(&b'(') {
-            let combine = name.as_str();
-            if !matches!(combine, "and" | "or" | "not") {
-                return Err(syntax(
-                    start,
-                    format_args!("unknown group '{name}'; use and, or or not"),
-                ));
-            }
-            self.pos += 1;
-            let mut items = vec![self.expr(depth + 1)?];
-            while self.eat(b',') {
-                items.push(self.expr(depth + 1)?);
-            }
-            self.expect(b')')?;
-            return Ok(match combine {
-                "and" => Filter::And(items),
-                "or" => Filter::Or(items),
-                _ if items.len() == 1 => Filter::Not(Box::new(items.pop().expect("one item"))),
-                _ => return Err(syntax(start, "not() takes exactly one condition")),
-            });
-        }
-        self.expect(b'[')?;
-        let op_start = self.pos;
-        let op_name = self.ident()?.to_owned();
-        let op = Op::parse(&op_name).ok_or_else(|| {
-            Error::bad_request(
-                "filter",
-                format!(
-                    "unknown operator '{op_name}' at position {op_start}; operators: {}",
-                    Op::ALL.map(|(n, _)| n).join(", ")
-                ),
-            )
-        })?;
-        self.expect(b']')?;
-        self.expect(b':')?;
-        let value = self.value(true)?;
-        self.conditions += 1;
-        if self.conditions > MAX_CONDITIONS {
-            return Err(syntax(
-                self.pos,
-                format_args!("more than {MAX_CONDITIONS} conditions"),
-            ));
-        }
-        Ok(Filter::Cond {
-            field: name,
-            op,
-            value,
-        })
-    }
-
-    fn value(&mut self, allow_list: bool) -> Result<Literal> {
-        self.ws();
-        match self.s.get(self.pos) {
-            None => Err(syntax(self.pos, "expected a value")),
-            Some(b'"') => self.string().map(Literal::Str),
-            Some(b'[') if allow_list => {
-                self.pos += 1;
-                let mut items = vec![self.value(false)?];
-                while self.eat(b',') {
-                    items.push(self.value(false)?);
-                }
-                self.expect(b']')?;
-                Ok(Literal::List(items))
-            }
-            Some(_) => {
-                let start = self.pos;
-                while self.pos < self.s.len()
-                    && !matches!(self.s[self.pos], b',' | b')' | b']' | b'[' | b'(')
-                {
-                    self.pos += 1;
-                }
-                let word = self.src[start..self.pos].trim();
-                if word.is_empty() {
-                    return Err(syntax(start, "expected a value"));
-                }
-                Ok(match word.to_ascii_lowercase().as_str() {
-                    "null" => Literal::Null,
-                    "not_null" => Literal::NotNull,
-                    "true" => Literal::Bool(true),
-                    "false" => Literal::Bool(false),
-                    _ if word.parse::<f64>().is_ok() => Literal::Number(word.to_owned()),
-                    _ => Literal::Str(word.to_owned()),
-                })
-            }
-        }
-    }
-
-    /// A JSON-style double-quoted string with `\"`, `\\` and `\n`-style escapes.
-    fn string(&mut self) -> Result<String> {
-        let start = self.pos;
-        self.pos += 1;
-        let mut out = String::new();
-        let mut chars = self.src[self.pos..].char_indices();
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '"' => {
-                    self.pos += i + 1;
-                    return Ok(out);
-                }
-                '\\' => match chars.next() {
-                    Some((_, '"')) => out.push('"'),
-                    Some((_, '\\')) => out.push('\\'),
-                    Some((_, 'n')) => out.push('\n'),
-                    Some((_, 't')) => out.push('\t'),
-                    Some((j, other)) => {
-                        return Err(syntax(
-                            self.pos + j,
-                            format_args!("unknown escape '\\{other}'"),
-                        ));
-                    }
-                    None => break,
-                },
-                c => out.push(c),
-            }
-        }
-        Err(syntax(start, "unterminated string"))
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    const STAGES: &[&str] = &["prospecting", "proposal"];
-    static FIELDS: &[FieldSpec] = &[
-        FieldSpec::new("name", FieldKind::Text),
-        FieldSpec::new("amount", FieldKind::Int).nullable(),
-        FieldSpec::new("stage", FieldKind::Enum(STAGES)),
-        FieldSpec::new("won", FieldKind::Bool),
-    ];
-
-    fn sql(filter: &str) -> Result<String> {
-        let typed = Filter::parse(filter)?.check(FIELDS)?;
-        let mut qb = QueryBuilder::new("");
-        typed.push_sql(&mut qb);
-        Ok(qb.sql().to_owned())
-    }
-
-    fn detail(e: Error) -> String {
-        match e {
-            Error::BadRequest { detail, .. } => detail,
-            other => panic!("expected 400, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn the_api_example_compiles() {
-        assert_eq!(
-            sql(r#"and(stage[eq]:"proposal",amount[gte]:1000)"#).unwrap(),
-            "((stage = $1) AND (amount >= $2))"
-        );
-    }
-
-    #[test]
-    fn groups_nest_and_top_level_lists_are_and() {
-        assert_eq!(
-            sql(r#"or(name[ilike]:"%acme%",not(won[eq]:true)),amount[is]:not_null"#).unwrap(),
-            "(((name ILIKE $1) OR NOT (won = $2)) AND (amount IS NOT NULL))"
-        );
-        assert_eq!(
-            sql(r#"stage[in]:["proposal","prospecting"]"#).unwrap(),
-            "(stage = ANY($1))"
-        );
-    }
-
-    #[test]
-    fn unknown_fields_and_operators_are_named() {
-        assert!(detail(sql("colour[eq]:1").unwrap_err()).contains("unknown field 'colour'"));
-        assert!(detail(sql("name[like]:1").unwrap_err()).contains("unknown operator 'like'"));
-        assert!(detail(sql("won[gt]:true").unwrap_err()).contains("does not apply"));
-        assert!(detail(sql("amount[eq]:abc").unwrap_err()).contains("not a valid integer"));
-        assert!(detail(sql("stage[eq]:closed").unwrap_err()).contains("not one of"));
-        assert!(detail(sql("amount[eq]:null").unwrap_err()).contains("[is]:null"));
-    }
-
-    #[test]
-    fn syntax_errors_give_positions() {
-        for bad in [
-            "and(",
-            "name[eq]",
-            "name[eq]:\"x",
-            "x(name[eq]:1)",
-            "name[eq]:1)",
-        ] {
-            assert!(detail(sql(bad).unwrap_err()).contains("position"), "{bad}");
-        }
-    }
-
-    #[test]
-    fn starts_with_escapes_wildcards() {
-        let typed = Filter::parse(r#"name[starts_with]:"50%_off""#)
-            .unwrap()
-            .check(FIELDS)
-            .unwrap();
-        let TypedFilter::Cond { value, .. } = typed else {
-            panic!()
-        };
-        assert_eq!(value, SqlValue::Text(Some("50\\%\\_off%".into())));
-    }
-
-    #[test]
-    fn deep_nesting_is_refused() {
-        let deep = format!("{}name[eq]:1{}", "not(".repeat(20), ")".repeat(20));
-        assert!(sql(&deep).is_err());
-    }
-
-    proptest! {
-        #[test]
-        fn the_parser_never_panics(s in "\\PC{0,200}") {
-            let _ = Filter::parse(&s).and_then(|f| f.check(FIELDS));
-        }
-
-        #[test]
-        fn quoted_strings_round_trip(s in "[^\\\\\"]{0,40}") {
-            let f = Filter::parse(&format!("name[eq]:\"{s}\"")).unwrap();
-            prop_assert_eq!(f, Filter::Cond { field: "name".into(), op: Op::Eq, value: Literal::Str(s) });
-        }
-    }
-}
+mod tests;
