@@ -1,4 +1,5 @@
-//! The lead record, its create/patch bodies, and how a write recomputes status and score.
+//! The lead record, its create/patch bodies, and its writes; how a write recomputes status
+//! and score is in `derive`.
 
 use async_trait::async_trait;
 use schemars::JsonSchema;
@@ -8,14 +9,17 @@ use sqlx::{FromRow, PgConnection, Row};
 use uuid::Uuid;
 
 use crm_core::columns::ColumnsBuilder;
-use crm_core::query::{FieldKind, FieldSpec, SqlValue};
-use crm_core::record::{self, Columns, Meta, Resource, Writer};
+use crm_core::query::{FieldKind, FieldSpec};
+use crm_core::record::{self, Meta, Resource, Writer};
 use crm_core::schema::{self, Rule};
 use crm_core::{Actor, Error, Money, Object, Patch, Result, outbox, validate};
 use crm_customers::LEAD_SOURCES;
 
 use crate::Leads;
-use crate::domain::{self, STATUSES, ScoreReason, Status};
+use crate::domain::{STATUSES, ScoreReason, Status};
+
+mod derive;
+use derive::{add_score, derive};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Lead {
@@ -212,14 +216,6 @@ fn email(field: &str, v: &str) -> std::result::Result<String, crm_core::FieldErr
     validate::email(field, v).map(|e| e.to_lowercase())
 }
 
-/// The value a column will have: the one being written, else the current one.
-fn text_after<'a>(cols: &'a Columns, col: &str, current: Option<&'a str>) -> Option<&'a str> {
-    match cols.iter().find(|(c, _)| *c == col) {
-        Some((_, SqlValue::Text(v))) => v.as_deref(),
-        _ => current,
-    }
-}
-
 impl LeadPatch {
     fn field_columns(
         self,
@@ -253,100 +249,6 @@ impl LeadPatch {
         b.text("description", "description", self.description, false, 5000);
         (self.status, self.disqualify_reason)
     }
-}
-
-/// Adds the derived columns (status bookkeeping, score) and checks the status rules, given
-/// the lead as it was (`None` when creating).
-fn derive(
-    b: &mut ColumnsBuilder,
-    cols: &mut Columns,
-    current: Option<&Lead>,
-    status: Patch<Status>,
-    reason: Patch<String>,
-) -> Result<Option<(Status, Status)>> {
-    let owner_after = match cols.iter().find(|(c, _)| *c == "owner_id") {
-        Some((_, SqlValue::Uuid(v))) => *v,
-        _ => current.and_then(|l| l.owner_id),
-    };
-    let from = current.map_or(Status::New, |l| l.status);
-    let to = match status {
-        Patch::Absent if current.is_none() && owner_after.is_some() => Status::Assigned,
-        Patch::Absent if from == Status::New && owner_after.is_some() => Status::Assigned,
-        Patch::Absent => from,
-        Patch::Null => {
-            b.error("status", "must not be null");
-            from
-        }
-        Patch::Value(to) if to == from => from,
-        Patch::Value(to) => from.transition(to)?,
-    };
-    if matches!(to, Status::Assigned | Status::Working) && owner_after.is_none() {
-        b.inconsistent(
-            "owner_id",
-            format!("is required for a {} lead", to.as_str()),
-        );
-    }
-    let mut reason_invalid = false;
-    let reason_after = match reason {
-        Patch::Absent => current.and_then(|l| l.disqualify_reason.clone()),
-        Patch::Null => None,
-        Patch::Value(r) => match validate::text("disqualify_reason", &r, 1, 500) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                b.error(e.field, e.message);
-                reason_invalid = true;
-                None
-            }
-        },
-    };
-    if to == Status::Disqualified && reason_after.is_none() && !reason_invalid {
-        b.inconsistent("disqualify_reason", "is required to disqualify a lead");
-    }
-    let changed = (to != from || current.is_none()).then_some((from, to));
-    if changed.is_some() {
-        cols.push(("status", SqlValue::Text(Some(to.as_str().to_owned()))));
-        cols.push((
-            "status_changed_at",
-            SqlValue::Timestamp(Some(chrono::Utc::now())),
-        ));
-        let keep_reason = to == Status::Disqualified;
-        cols.push((
-            "disqualify_reason",
-            SqlValue::Text(if keep_reason { reason_after } else { None }),
-        ));
-    }
-    Ok(changed)
-}
-
-/// Appends the score columns, computed from the lead after this write.
-fn add_score(cols: &mut Columns, current: Option<&Lead>) -> Result<()> {
-    let money = match (
-        cols.iter().find(|(c, _)| *c == "estimated_value_micros"),
-        cols.iter().find(|(c, _)| *c == "estimated_value_currency"),
-    ) {
-        (Some((_, SqlValue::Int(a))), Some((_, SqlValue::Text(c)))) => {
-            Money::from_columns(*a, c.clone())
-        }
-        _ => current.and_then(|l| l.estimated_value.clone()),
-    };
-    let (score, reasons) = domain::score(&domain::ScoreInput {
-        email: text_after(cols, "email", current.and_then(|l| l.email.as_deref())),
-        phone: text_after(cols, "phone", current.and_then(|l| l.phone.as_deref())),
-        company_name: text_after(
-            cols,
-            "company_name",
-            current.and_then(|l| l.company_name.as_deref()),
-        ),
-        title: text_after(cols, "title", current.and_then(|l| l.title.as_deref())),
-        source: text_after(cols, "source", current.map(|l| l.source.as_str())).unwrap_or("other"),
-        estimated_value: money.as_ref(),
-    });
-    cols.push(("score", SqlValue::Int(Some(score.into()))));
-    cols.push((
-        "score_reasons",
-        SqlValue::Json(Some(serde_json::to_value(reasons)?)),
-    ));
-    Ok(())
 }
 
 /// Emits `lead.status_changed` for a status move.
