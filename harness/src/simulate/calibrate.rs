@@ -61,6 +61,23 @@ pub struct Calibrated {
     pub notes: Vec<String>,
 }
 
+impl Calibrated {
+    /// Whether `arch`'s sweep point at `rate` of `experiment` is one it was calibrated on.
+    pub fn holds_in(&self, arch: Arch, experiment: &str, rate: f64) -> bool {
+        self.held_in
+            .iter()
+            .any(|p| p.arch == arch && p.experiment == experiment && p.offered_rps == rate)
+    }
+}
+
+/// Puts `a` in `cal` as `arch`'s architecture.
+pub fn set_architecture(cal: &mut Calibration, arch: Arch, a: Architecture) {
+    match arch {
+        Arch::Monolith => cal.monolith = Some(a),
+        Arch::Micro => cal.micro = Some(a),
+    }
+}
+
 /// A traced sweep point: its experiment's name and its run.
 #[derive(Clone, Copy)]
 pub struct Traced<'a> {
@@ -176,10 +193,7 @@ pub fn calibrate(results: &Results, report: &str, opts: &Options) -> anyhow::Res
                 .join(", "),
             points.iter().map(|p| p.breakdown.traces).sum::<u64>()
         ));
-        match run.arch {
-            Arch::Monolith => cal.monolith = Some(arch),
-            Arch::Micro => cal.micro = Some(arch),
-        }
+        set_architecture(&mut cal, run.arch, arch);
     }
     if sources.is_empty() {
         bail!(

@@ -31,7 +31,7 @@ pub fn model_demand(arch: &Architecture, mix: &BTreeMap<String, f64>) -> BTreeMa
     let relay = events
         .and_then(|e| e.relay_us.as_ref())
         .map_or(0.0, sampled_mean)
-        * events.and_then(|e| e.relay_cpu).unwrap_or(1.0);
+        * events.map_or(1.0, |e| e.relay_share());
     let broker = events.and_then(|e| e.broker.clone());
     let broker_us = events
         .and_then(|e| e.broker_us.as_ref())
@@ -294,7 +294,7 @@ pub fn scale_to_measured(
     {
         let f = producers.iter().sum::<f64>() / producers.len() as f64;
         if f < 1.0 {
-            ev.relay_cpu = Some(ev.relay_cpu.unwrap_or(1.0) * f);
+            ev.relay_cpu = Some(ev.relay_share() * f);
         }
     }
 }

@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use crm_sim::input::calibration::{Architecture, Node, Shape};
+use crm_sim::input::calibration::{Architecture, Node, Operation, Shape};
 
 use super::calibrate::Traced;
 use super::dists::{sampled_mean, scaled};
@@ -63,6 +63,14 @@ pub fn shape_time(s: &Shape) -> f64 {
     node_time(&s.nodes, 0) + mean(&s.nodes[0].wire_us)
 }
 
+/// Mean time of an operation's tree: its shapes' by their probabilities.
+pub fn op_time(op: &Operation) -> f64 {
+    op.shapes
+        .iter()
+        .map(|s| s.probability * shape_time(s))
+        .sum()
+}
+
 /// Measured mean end to end of every operation over the held-in points (trace-weighted).
 fn measured_means(points: &[Traced<'_>]) -> BTreeMap<String, f64> {
     let mut sums: BTreeMap<String, (f64, f64)> = BTreeMap::new();
@@ -92,11 +100,7 @@ pub fn fit_overlap(
         let Some(&want) = measured.get(op_name) else {
             continue;
         };
-        let tree: f64 = op
-            .shapes
-            .iter()
-            .map(|s| s.probability * shape_time(s))
-            .sum();
+        let tree = op_time(op);
         if want <= 0.0 || tree <= want * (1.0 + TOLERANCE) {
             continue;
         }

@@ -17,12 +17,12 @@
 
 use std::collections::BTreeMap;
 
-use crm_sim::input::calibration::{Architecture, Node, Shape};
+use crm_sim::input::calibration::{Architecture, Node, Operation, Shape};
 use crm_sim::{CALIBRATION_SCHEMA, Calibration, DistSpec};
 
-use super::calibrate::Traced;
+use super::calibrate::{Traced, set_architecture};
 use super::dists::{sampled_mean, scaled};
-use super::overlap::shape_time;
+use super::overlap::op_time;
 use super::replay::{self, LoadEcho};
 use crate::topology::Arch;
 
@@ -58,7 +58,7 @@ pub fn fit_queueing(
             if measured <= 0.0 || delta.abs() < NOISE * measured {
                 continue;
             }
-            let (before, waits) = tree_and_waits(&op.shapes);
+            let (before, waits) = tree_and_waits(op);
             if waits <= 0.0 {
                 continue;
             }
@@ -73,7 +73,7 @@ pub fn fit_queueing(
         let after = arch
             .ops
             .get(&op_name)
-            .map_or(0.0, |op| tree_and_waits(&op.shapes).0);
+            .map_or(0.0, |op| tree_and_waits(op).0);
         notes.push(format!(
             "{arch_kind} {op_name}: its waits set so that the model, queueing included, \
              answers the held-in points as measured: tree {before:.0} → {after:.0} µs (all \
@@ -97,10 +97,7 @@ fn gaps(
         monolith: None,
         micro: None,
     };
-    match arch_kind {
-        Arch::Monolith => cal.monolith = Some(arch.clone()),
-        Arch::Micro => cal.micro = Some(arch.clone()),
-    }
+    set_architecture(&mut cal, arch_kind, arch.clone());
     let known = |op: &str| arch.ops.contains_key(op);
     let mut sums: BTreeMap<String, (f64, f64, f64)> = BTreeMap::new();
     for p in points {
@@ -129,17 +126,14 @@ fn gaps(
 }
 
 /// The operation's tree time and how much of it is off-core waiting (the tree with every
-/// wait at zero, subtracted), both probability-weighted over its shapes.
-fn tree_and_waits(shapes: &[Shape]) -> (f64, f64) {
-    let mut tree = 0.0;
-    let mut bare = 0.0;
-    for s in shapes {
-        tree += s.probability * shape_time(s);
-        let mut b = s.clone();
-        scale_waits(&mut b, 0.0);
-        bare += s.probability * shape_time(&b);
+/// wait at zero, subtracted).
+fn tree_and_waits(op: &Operation) -> (f64, f64) {
+    let mut bare = op.clone();
+    for s in &mut bare.shapes {
+        scale_waits(s, 0.0);
     }
-    (tree, tree - bare)
+    let tree = op_time(op);
+    (tree, tree - op_time(&bare))
 }
 
 /// Multiplies the off-core waits of a shape's nodes on the response path by `k`, keeping

@@ -4,6 +4,7 @@
 
 pub mod calibration;
 mod calibration_check;
+mod events;
 pub mod scenario;
 mod scenario_check;
 pub mod spans;

@@ -332,7 +332,7 @@ impl Model {
         let events = arch.events.as_ref().map(|e| EventsDef {
             relay_poll: millis(e.relay_poll_ms),
             relay: e.relay_us.as_ref().map(|d| d.compile()),
-            relay_cpu: e.relay_cpu.unwrap_or(1.0),
+            relay_cpu: e.relay_share(),
             broker: e.broker.as_deref().and_then(index),
             broker_cost: e.broker_us.as_ref().map(|d| d.compile()),
             redeliver: millis(e.redeliver_ms),

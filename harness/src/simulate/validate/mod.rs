@@ -164,10 +164,7 @@ impl Ctx<'_> {
     }
 
     fn held_in(&self, experiment: &str, rate: f64) -> bool {
-        self.cal
-            .held_in
-            .iter()
-            .any(|p| p.arch == self.run.arch && p.experiment == experiment && p.offered_rps == rate)
+        self.cal.holds_in(self.run.arch, experiment, rate)
     }
 
     fn sweep(&mut self, sweep: &Sweep) {

@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use super::super::calibrate::{Calibrated, traced_points};
-use super::super::overlap::shape_time;
+use super::super::overlap::op_time;
 use super::super::replay;
 use crate::results::Results;
 use crate::topology::Arch;
@@ -47,24 +47,13 @@ pub fn per_op(results: &Results, cal: &Calibrated) -> Vec<OpRow> {
         let trees: BTreeMap<&str, f64> = arch
             .ops
             .iter()
-            .map(|(name, op)| {
-                let t = op
-                    .shapes
-                    .iter()
-                    .map(|s| s.probability * shape_time(s))
-                    .sum();
-                (name.as_str(), t)
-            })
+            .map(|(name, op)| (name.as_str(), op_time(op)))
             .collect();
         let known = |op: &str| trees.contains_key(op);
         for point in traced_points(run) {
             let out = replay::open_point(run.arch, point.run, &load, cores, &known)
                 .and_then(|s| crm_sim::simulate(&cal.calibration, &s).ok());
-            let held_in = cal.held_in.iter().any(|h| {
-                h.arch == run.arch
-                    && h.experiment == point.experiment
-                    && h.offered_rps == point.rate
-            });
+            let held_in = cal.holds_in(run.arch, point.experiment, point.rate);
             for (op, stats) in &point.run.ops {
                 let ok = stats.requests.saturating_sub(stats.failed);
                 if ok == 0 {
