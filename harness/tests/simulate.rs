@@ -14,6 +14,8 @@ use crm_sim::Calibration;
 mod background;
 #[path = "simulate/files.rs"]
 mod files;
+#[path = "simulate/idle_cpu.rs"]
+mod idle_cpu;
 #[path = "simulate/overlap.rs"]
 mod overlap;
 #[path = "simulate/queueing.rs"]

@@ -27,6 +27,10 @@ pub struct CalibrateArgs {
     /// three held-in rates): experimental, see the README's "Simulation".
     #[arg(long)]
     pub idle_wake: bool,
+    /// Also fit each process's CPU wake (less CPU per request when it is found busy; needs
+    /// four held-in rates, e.g. `--points 5`): see the README's "Simulation".
+    #[arg(long)]
+    pub idle_cpu: bool,
     /// Keep the measured waits as they are, the model's own queueing at the held-in points
     /// counted twice (README "Simulation"): only to compare against.
     #[arg(long)]
@@ -51,6 +55,9 @@ pub struct SimulateArgs {
     /// With --validate: also fit each process's idle wake (experimental).
     #[arg(long)]
     pub idle_wake: bool,
+    /// With --validate: also fit each process's CPU wake (needs four held-in rates).
+    #[arg(long)]
+    pub idle_cpu: bool,
     /// With --validate: keep the measured waits (the model's queueing counted twice), to
     /// compare against.
     #[arg(long, requires = "validate")]
@@ -84,6 +91,7 @@ pub(super) fn calibrate(args: &CalibrateArgs) -> anyhow::Result<()> {
         arch: args.arch,
         points: args.points,
         idle_wake: args.idle_wake,
+        idle_cpu: args.idle_cpu,
         measured_waits: args.measured_waits,
     };
     let name = args.report.display().to_string();
@@ -110,6 +118,7 @@ pub(super) fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
             arch: args.arch,
             points: args.points,
             idle_wake: args.idle_wake,
+            idle_cpu: args.idle_cpu,
             measured_waits: args.measured_waits,
         };
         let cal = simulate::calibrate(&results, &dir.display().to_string(), &opts)?;

@@ -68,6 +68,10 @@ pub struct DemandCheck {
     /// CPU it burns outside any request span, as calibrated (`None`: not sampled).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub background: Option<Background>,
+    /// CPU ms per request it spends waking up when every request finds it idle, where the
+    /// calibration fitted a CPU wake (`calibrate --idle-cpu`), else none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wake_ms: Option<f64>,
 }
 
 /// A process's background CPU (health checks, pollers, relays, metrics sampling): what its

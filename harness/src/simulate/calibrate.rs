@@ -14,7 +14,7 @@ use crm_sim::input::calibration::{Architecture, Balancer, Calibration, Operation
 use super::architecture::{events, idempotent, merge_shapes, processes, set_policies};
 use super::dists::pool;
 use super::tree;
-use super::{background, demand, overlap, queueing, warm};
+use super::{background, demand, idle_cpu, overlap, queueing, warm};
 use crate::results::breakdown::{Breakdown, Dist, Shape as MeasuredShape};
 use crate::results::model::{DemandCheck, PointRef};
 use crate::results::{ArchRun, Experiment, LoadRun, Results};
@@ -30,6 +30,9 @@ pub struct Options {
     /// Fit each process's idle wake ([`super::warm`]; experimental, off by default): the
     /// span times are then scaled to their warm part.
     pub idle_wake: bool,
+    /// Fit each process's CPU wake ([`super::idle_cpu`]): its CPU per request falling as
+    /// its idle time does; needs four held-in rates.
+    pub idle_cpu: bool,
     /// Keep the held-in points' waits as measured, the model's own queueing counted twice
     /// ([`super::queueing`] off): only to compare against.
     pub measured_waits: bool,
@@ -46,6 +49,7 @@ impl Default for Options {
             arch: None,
             points: DEFAULT_POINTS,
             idle_wake: false,
+            idle_cpu: false,
             measured_waits: false,
         }
     }
@@ -170,6 +174,10 @@ pub fn calibrate(results: &Results, report: &str, opts: &Options) -> anyhow::Res
         demand::scale_to_measured(&mut arch, &mut checks, &points);
         demand::fill_unspanned(&mut arch, &mut checks, &points);
         background::estimate(&mut arch, &mut checks, &points);
+        if opts.idle_cpu {
+            let name = run.arch.to_string();
+            idle_cpu::fit_idle_cpu(&name, &mut arch, &mut checks, &points, &mut out.notes);
+        }
         if !opts.measured_waits {
             let load = super::replay::load_echo(results);
             let cores = super::replay::sut_cores(&results.machine);

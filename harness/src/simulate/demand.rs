@@ -14,16 +14,20 @@ use super::dists::sampled_mean;
 use crate::results::LoadRun;
 use crate::results::model::DemandCheck;
 
+/// The weight of a mix's operations that the calibration has.
+pub(crate) fn mix_total(arch: &Architecture, mix: &BTreeMap<String, f64>) -> f64 {
+    mix.iter()
+        .filter(|(op, _)| arch.ops.contains_key(*op))
+        .map(|(_, w)| *w)
+        .sum()
+}
+
 /// CPU µs per request of each process the calibration charges (the on-core share of its
 /// times), for a mix (operation →
 /// weight; operations not in the calibration are left out).
 pub fn model_demand(arch: &Architecture, mix: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
     let mut out: BTreeMap<String, f64> = BTreeMap::new();
-    let total: f64 = mix
-        .iter()
-        .filter(|(op, _)| arch.ops.contains_key(*op))
-        .map(|(_, w)| *w)
-        .sum();
+    let total = mix_total(arch, mix);
     if total <= 0.0 {
         return out;
     }
@@ -84,12 +88,11 @@ fn visits(shape: &crm_sim::input::calibration::Shape) -> Vec<bool> {
 }
 
 /// Visits per request of every process, for a mix (as [`model_demand`] weighs it).
-fn visits_per_request(arch: &Architecture, mix: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
-    let total: f64 = mix
-        .iter()
-        .filter(|(op, _)| arch.ops.contains_key(*op))
-        .map(|(_, w)| *w)
-        .sum();
+pub(crate) fn visits_per_request(
+    arch: &Architecture,
+    mix: &BTreeMap<String, f64>,
+) -> BTreeMap<String, f64> {
+    let total = mix_total(arch, mix);
     let mut out: BTreeMap<String, f64> = BTreeMap::new();
     for (name, w) in mix {
         let Some(op) = arch.ops.get(name) else {
@@ -134,7 +137,7 @@ pub fn fill_unspanned(arch: &mut Architecture, checks: &mut [DemandCheck], point
 }
 
 /// The requests of every operation over the held-in points together (a mix by count).
-fn held_in_mix(points: &[Traced<'_>]) -> BTreeMap<String, f64> {
+pub(crate) fn held_in_mix(points: &[Traced<'_>]) -> BTreeMap<String, f64> {
     let mut mix: BTreeMap<String, f64> = BTreeMap::new();
     for p in points {
         for (op, s) in &p.run.ops {
@@ -198,8 +201,39 @@ pub fn check(arch: &Architecture, points: &[Traced<'_>]) -> Vec<DemandCheck> {
             scaled_by: None,
             unspanned_ms: None,
             background: None,
+            wake_ms: None,
         })
         .collect()
+}
+
+/// Puts only the share `f` of what `process`'s trees put on a core there (the rest becomes a
+/// wait): its own self times (`self_cpu`), the statements on it if it is a database
+/// (`db_cpu`), its cost per event if it is the broker.
+pub(crate) fn scale_on_core(arch: &mut Architecture, process: &str, f: f64) {
+    let is_db_of: Vec<String> = arch
+        .processes
+        .iter()
+        .filter(|(_, proc)| proc.database.as_deref() == Some(process))
+        .map(|(k, _)| k.clone())
+        .collect();
+    for n in arch
+        .ops
+        .values_mut()
+        .flat_map(|o| &mut o.shapes)
+        .flat_map(|s| &mut s.nodes)
+    {
+        if n.process == process && n.self_us.is_some() {
+            n.self_cpu = Some(n.self_cpu.unwrap_or(1.0) * f);
+        }
+        if is_db_of.contains(&n.process) && n.db_us.is_some() {
+            n.db_cpu = Some(n.db_cpu.unwrap_or(1.0) * f);
+        }
+    }
+    if let Some(ev) = &mut arch.events
+        && ev.broker.as_deref() == Some(process)
+    {
+        ev.broker_us = ev.broker_us.as_ref().map(|d| super::dists::scaled(d, f));
+    }
 }
 
 /// Split a process's times when the trees charge it more than this (10%) above its target.
@@ -233,7 +267,6 @@ pub fn scale_to_measured(
     checks: &mut [DemandCheck],
     points: &[Traced<'_>],
 ) {
-    use super::dists::scaled;
     for c in checks.iter_mut() {
         let Some(m) = target_ms(c, points) else {
             continue;
@@ -243,31 +276,7 @@ pub fn scale_to_measured(
         }
         let f = m / c.model_ms;
         c.scaled_by = Some(f);
-        let p = c.process.as_str();
-        let is_db_of: Vec<String> = arch
-            .processes
-            .iter()
-            .filter(|(_, proc)| proc.database.as_deref() == Some(p))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for n in arch
-            .ops
-            .values_mut()
-            .flat_map(|o| &mut o.shapes)
-            .flat_map(|s| &mut s.nodes)
-        {
-            if n.process == p && n.self_us.is_some() {
-                n.self_cpu = Some(f);
-            }
-            if is_db_of.contains(&n.process) && n.db_us.is_some() {
-                n.db_cpu = Some(f);
-            }
-        }
-        if let Some(ev) = &mut arch.events
-            && ev.broker.as_deref() == Some(p)
-        {
-            ev.broker_us = ev.broker_us.as_ref().map(|d| scaled(d, f));
-        }
+        scale_on_core(arch, &c.process, f);
     }
     let factor = |p: &str| {
         checks
@@ -323,6 +332,7 @@ mod tests {
                 scaled_by: None,
                 unspanned_ms: None,
                 background: None,
+                wake_ms: None,
             },
             DemandCheck {
                 process: "postgres".into(),
@@ -331,6 +341,7 @@ mod tests {
                 scaled_by: None,
                 unspanned_ms: None,
                 background: None,
+                wake_ms: None,
             },
         ];
         scale_to_measured(&mut arch, &mut checks, &[]);

@@ -10,7 +10,8 @@
 //!   cuts statements that ran in parallel inside one span to their wall time.
 //! - [`demand`]: service demand per process, from the trees and by the utilisation law;
 //!   [`background`] the CPU a process burns outside any request span; [`warm`] how much
-//!   faster a process is when recently busy than when found idle.
+//!   faster a process is when recently busy than when found idle; [`idle_cpu`] how much
+//!   less CPU it spends per request when it is.
 //! - [`replay`]: a measured point (sweep rate, scale step, fault window) as a crm-sim
 //!   scenario; [`validate`]: predicted vs measured for every point of a report.
 //! - [`study`]: `crm-bench simulate FILE` — simulation files run on both architectures;
@@ -23,6 +24,7 @@ pub mod calibrate;
 pub mod cores;
 pub mod demand;
 pub mod dists;
+pub mod idle_cpu;
 pub mod overlap;
 pub mod queueing;
 pub mod quick;

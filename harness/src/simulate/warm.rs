@@ -191,7 +191,11 @@ pub fn fit_idle_wake(
         scale_times(arch, &s.process, factor);
         let us = c;
         if let Some(p) = arch.processes.get_mut(&s.process) {
-            p.idle_wake = Some(IdleWake { us, tau_ms });
+            p.idle_wake = Some(IdleWake {
+                us,
+                tau_ms,
+                cpu: 0.0,
+            });
         }
         notes.push(format!(
             "{name} {}: idle wake, {:.0} µs per visiting request warm (its times × {factor:.2}), up to {us:.0} µs \

@@ -23,8 +23,11 @@ fn known_with_wake() -> Calibration {
             "monolith" => k.monolith.as_mut(),
             _ => k.micro.as_mut(),
         };
-        a.unwrap().processes.get_mut(process).unwrap().idle_wake =
-            Some(IdleWake { us, tau_ms: 20.0 });
+        a.unwrap().processes.get_mut(process).unwrap().idle_wake = Some(IdleWake {
+            us,
+            tau_ms: 20.0,
+            cpu: 0.0,
+        });
     }
     k
 }

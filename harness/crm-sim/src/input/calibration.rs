@@ -228,16 +228,21 @@ pub struct Process {
 }
 
 /// A visit (a node's self time, or a statement on a database) that finds its replica with
-/// no CPU work for τ waits `us × (1 − e^(−τ / tau_ms))` more, off-core: a lone request
-/// wakes parked threads and halted cores and meets cold caches, so the real system is
-/// faster under moderate load than alone.
+/// no CPU work for τ costs `us × (1 − e^(−τ / tau_ms))` more: a lone request wakes parked
+/// threads and halted cores and meets cold caches, so the real system is faster under
+/// moderate load than alone, and spends less CPU per request near saturation, where its
+/// replicas are never idle, than at light load.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdleWake {
-    /// The delay after a long idle time, µs.
+    /// The cost after a long idle time, µs.
     pub us: f64,
     /// How fast the replica cools, ms.
     pub tau_ms: f64,
+    /// The share of the cost spent on the replica's core, before the visit's own work
+    /// (default 0: all of it a wait that holds no core).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cpu: f64,
 }
 
 fn is_zero(x: &f64) -> bool {

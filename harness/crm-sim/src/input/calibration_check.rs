@@ -81,6 +81,16 @@ impl Architecture {
             if let Some(w) = &proc.idle_wake {
                 p.non_negative(w.us, &format!("{at}.idle_wake.us"));
                 p.positive(w.tau_ms, &format!("{at}.idle_wake.tau_ms"));
+                p.check(
+                    (0.0..=1.0).contains(&w.cpu),
+                    &format!("{at}.idle_wake.cpu"),
+                    || {
+                        format!(
+                            "a share of the cost spent on a core: between 0 and 1, got {}",
+                            w.cpu
+                        )
+                    },
+                );
             }
             match &proc.database {
                 Some(db) => self.process_of_kind(db, "database", &format!("{at}.database"), p),

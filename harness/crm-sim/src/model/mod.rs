@@ -23,8 +23,9 @@ pub(crate) struct ProcDef {
     pub(crate) background: f64,
     /// CPU per visit outside its spans, ns.
     pub(crate) unspanned: f64,
-    /// A visit's extra wait after its replica idled: (delay, cooling time), ns.
-    pub(crate) wake: Option<(f64, f64)>,
+    /// A visit's extra cost after its replica idled: (cost, cooling time) in ns, and the
+    /// share of it on a core.
+    pub(crate) wake: Option<(f64, f64, f64)>,
 }
 
 pub(crate) struct BreakerDef {
@@ -225,7 +226,7 @@ impl Model {
                         .idle_wake
                         .as_ref()
                         .filter(|w| w.us > 0.0)
-                        .map(|w| (w.us * 1e3, w.tau_ms * 1e6)),
+                        .map(|w| (w.us * 1e3, w.tau_ms * 1e6, w.cpu)),
                 }
             })
             .collect();

@@ -88,7 +88,7 @@ impl Sim<'_> {
             group: 0,
             pending: 0,
         });
-        let wake = self.wake(now, replica);
+        let (wake_cpu, wake_wait) = self.wake(now, replica);
         let def = &self.m.ops[op].shapes[shape][node];
         let unspanned = self.m.procs[self.replicas[replica].proc].unspanned;
         if def.remote && unspanned > 0.0 {
@@ -99,9 +99,20 @@ impl Sim<'_> {
             Some(d) => {
                 let time = d.sample(&mut self.rng);
                 let work = time * def.self_cpu;
-                self.frames.get_mut(f).expect("live frame").wait_ns = time - work + wake;
+                self.frames.get_mut(f).expect("live frame").wait_ns = time - work + wake_wait;
+                self.cpu.submit(
+                    now,
+                    replica,
+                    work + wake_cpu,
+                    Job::Frame(f),
+                    &mut self.completed,
+                );
+            }
+            // No work of its own: only waking up, on a core.
+            None if wake_cpu >= 1.0 => {
+                self.frames.get_mut(f).expect("live frame").wait_ns = wake_wait;
                 self.cpu
-                    .submit(now, replica, work, Job::Frame(f), &mut self.completed);
+                    .submit(now, replica, wake_cpu, Job::Frame(f), &mut self.completed);
             }
             None => self.statements(now, f),
         }
@@ -192,10 +203,10 @@ impl Sim<'_> {
             .and_then(|p| self.pick_up(p));
         match db {
             Some(d) => {
-                let wake = self.wake(now, d);
-                self.frames.get_mut(f).expect("live frame").db_wake_ns = wake;
+                let (wake_cpu, wake_wait) = self.wake(now, d);
+                self.frames.get_mut(f).expect("live frame").db_wake_ns = wake_wait;
                 self.cpu
-                    .submit(now, d, work, Job::Frame(f), &mut self.completed)
+                    .submit(now, d, work + wake_cpu, Job::Frame(f), &mut self.completed)
             }
             None => {
                 self.release_connection(now, r);
@@ -204,15 +215,19 @@ impl Sim<'_> {
         }
     }
 
-    /// The extra wait of a visit to replica `r` at `now`: its process's `idle_wake` after
-    /// the time the replica has had no CPU work (none while it has some), ns.
-    fn wake(&mut self, now: Time, r: usize) -> f64 {
-        let Some((delay, tau)) = self.m.procs[self.replicas[r].proc].wake else {
-            return 0.0;
+    /// The extra cost of a visit to replica `r` at `now`, `(on a core, waited)` in ns: its
+    /// process's `idle_wake` after the time the replica has had no CPU work (none while it
+    /// has some).
+    fn wake(&mut self, now: Time, r: usize) -> (f64, f64) {
+        let Some((cost, tau, cpu)) = self.m.procs[self.replicas[r].proc].wake else {
+            return (0.0, 0.0);
         };
         match self.cpu.idle_for(now, r, &mut self.completed) {
-            Some(idle) => delay * (1.0 - (-(idle as f64) / tau).exp()),
-            None => 0.0,
+            Some(idle) => {
+                let c = cost * (1.0 - (-(idle as f64) / tau).exp());
+                (c * cpu, c * (1.0 - cpu))
+            }
+            None => (0.0, 0.0),
         }
     }
 

@@ -313,6 +313,22 @@ fn a_negative_or_non_number_background_is_refused() {
 }
 
 #[test]
+fn an_idle_wake_on_more_than_the_whole_core_is_refused() {
+    let text = CAL.replacen(
+        "kind = \"service\"\n",
+        "kind = \"service\"\nidle_wake = { us = 300.0, tau_ms = 5.0, cpu = 1.5 }\n",
+        1,
+    );
+    let e = refused(Calibration::parse(&text, "c.toml"));
+    assert_problem(
+        &e,
+        "micro.processes.customers.idle_wake.cpu",
+        line_of(&text, "idle_wake"),
+        "between 0 and 1",
+    );
+}
+
+#[test]
 fn an_idle_wake_without_a_cooling_time_is_refused() {
     let text = CAL.replacen(
         "kind = \"service\"\n",

@@ -212,3 +212,46 @@ fn a_replica_found_idle_wakes_slower_the_longer_it_idled() {
     let out = run(&station("{ fixed = 1.0 }"), &open(1, 100.0, 2e5, ""));
     assert!(out.total.mean_us < 2.0, "W = {} µs", out.total.mean_us);
 }
+
+#[test]
+fn a_wake_on_a_core_is_cpu_that_falls_per_request_as_the_rate_rises() {
+    // The same wake, all of it on the core (`cpu = 1`): W = 1 ms, T = 10 ms at 100/s, when
+    // the replica is busy only briefly, costs ~0.5 ms of CPU per request and ~0.5 ms of
+    // response; at 400/s less per request (the replica is found idle less long), though
+    // the core is then busier.
+    let cal = station("{ fixed = 1.0 }").replace(
+        "kind = \"monolith\"\n",
+        "kind = \"monolith\"\nidle_wake = { us = 1000.0, tau_ms = 10.0, cpu = 1.0 }\n",
+    );
+    let cpu_per_request = |rate: f64| {
+        let out = run(&cal, &open(1, rate, 2e5, ""));
+        let cpu_ms = out.processes["app"].cores_used / out.total.achieved_rps * 1e3;
+        (cpu_ms, out.total.mean_us)
+    };
+    let (low, w_low) = cpu_per_request(100.0);
+    let (high, _) = cpu_per_request(400.0);
+    // At 100/s: idle with probability 1 − u and cooling as 1/(1 + λT), u ≈ 0.05.
+    assert!(
+        rel(low, 0.95 * 0.5) < 0.06,
+        "{low} CPU-ms per request at 100/s"
+    );
+    assert!(
+        rel(w_low, low * 1e3) < 0.10,
+        "W = {w_low} µs is the CPU, queueing aside"
+    );
+    assert!(
+        high < 0.6 * low,
+        "{high} CPU-ms per request at 400/s, {low} at 100/s"
+    );
+    // Off the core (the default) the same wake burns no CPU.
+    let off = station("{ fixed = 1.0 }").replace(
+        "kind = \"monolith\"\n",
+        "kind = \"monolith\"\nidle_wake = { us = 1000.0, tau_ms = 10.0 }\n",
+    );
+    let out = run(&off, &open(1, 100.0, 2e5, ""));
+    let cpu_ms = out.processes["app"].cores_used / out.total.achieved_rps * 1e3;
+    assert!(
+        cpu_ms < 0.01,
+        "{cpu_ms} CPU-ms per request with the wake off core"
+    );
+}
