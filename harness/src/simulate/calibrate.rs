@@ -12,6 +12,7 @@ use anyhow::{Context, bail};
 use crm_sim::input::calibration::{Architecture, Balancer, Calibration, Operation, Policy, Shape};
 
 use super::architecture::{events, idempotent, merge_shapes, processes, set_policies};
+pub use super::calibration_text::{demand_table, file_text};
 use super::dists::pool;
 use super::tree;
 use super::{background, demand, idle_cpu, overlap, queueing, warm};
@@ -72,6 +73,18 @@ impl Calibrated {
             .iter()
             .any(|p| p.arch == arch && p.experiment == experiment && p.offered_rps == rate)
     }
+}
+
+/// A calibration of `a` alone, as `arch` (for replaying held-in points in the model).
+pub fn alone(arch: Arch, a: Architecture, source: &str) -> Calibration {
+    let mut cal = Calibration {
+        schema: crm_sim::CALIBRATION_SCHEMA.to_owned(),
+        source: source.to_owned(),
+        monolith: None,
+        micro: None,
+    };
+    set_architecture(&mut cal, arch, a);
+    cal
 }
 
 /// Puts `a` in `cal` as `arch`'s architecture.
@@ -174,13 +187,20 @@ pub fn calibrate(results: &Results, report: &str, opts: &Options) -> anyhow::Res
         demand::scale_to_measured(&mut arch, &mut checks, &points);
         demand::fill_unspanned(&mut arch, &mut checks, &points);
         background::estimate(&mut arch, &mut checks, &points);
+        let load = super::replay::load_echo(results);
+        let cores = super::replay::sut_cores(&results.machine);
         if opts.idle_cpu {
-            let name = run.arch.to_string();
-            idle_cpu::fit_idle_cpu(&name, &mut arch, &mut checks, &points, &mut out.notes);
+            let fitted =
+                idle_cpu::fit_idle_cpu(run.arch, &mut arch, &mut checks, &points, &mut out.notes);
+            let held = idle_cpu::Held {
+                points: &points,
+                load: &load,
+                cores,
+            };
+            let notes = &mut out.notes;
+            idle_cpu::replay_wakes(run.arch, &mut arch, &mut checks, &fitted, &held, notes);
         }
         if !opts.measured_waits {
-            let load = super::replay::load_echo(results);
-            let cores = super::replay::sut_cores(&results.machine);
             queueing::fit_queueing(run.arch, &mut arch, &points, &load, cores, &mut out.notes);
         }
         out.demand.push((run.arch, checks));
@@ -320,72 +340,4 @@ fn has_async(ops: &BTreeMap<String, Operation>) -> bool {
         .flat_map(|o| &o.shapes)
         .flat_map(|s| &s.nodes)
         .any(|n| n.asynchronous)
-}
-
-/// The calibration file as `crm-bench calibrate` writes it: a header saying where it came
-/// from and how far the utilisation law agrees, then the `crm-sim/calibration/v1` TOML.
-pub fn file_text(cal: &Calibrated) -> String {
-    let mut out = String::from(
-        "# crm-sim calibration, derived by `crm-bench calibrate` from a measured report's\n\
-         # per-hop breakdown (every time below is a measured distribution, µs). Documented\n\
-         # field by field in harness/crm-sim/README.md; edit freely.\n",
-    );
-    out.push_str(&format!("# source: {}\n", cal.calibration.source));
-    out.push_str(
-        "# held-in points (calibrated on; `crm-bench simulate --validate` predicts the others):\n",
-    );
-    for p in &cal.held_in {
-        out.push_str(&format!(
-            "#   {} {} at {} req/s\n",
-            p.arch, p.experiment, p.offered_rps
-        ));
-    }
-    for line in demand_table(cal).lines() {
-        out.push_str(&format!("# {line}\n"));
-    }
-    for n in &cal.notes {
-        out.push_str(&format!("# note: {n}\n"));
-    }
-    out.push('\n');
-    out.push_str(&cal.calibration.to_toml());
-    out
-}
-
-/// The utilisation-law cross-check as text, one line per process.
-pub fn demand_table(cal: &Calibrated) -> String {
-    let mut out = String::from(
-        "service demand, CPU ms per request: the trees' self times vs the utilisation law D = U/X;\n\
-         background: CPU outside any request span, cores (CPU-s per s) = measured CPU rate − \
-         trees × achieved rate X, or the intercept of CPU = a + b·X over two or more points\n",
-    );
-    for (arch, rows) in &cal.demand {
-        for d in rows {
-            let measured = d
-                .measured_ms
-                .map_or("not sampled".to_owned(), |m| format!("{m:.3}"));
-            let gap = d
-                .disagreement()
-                .map_or(String::new(), |e| format!(" ({:+.0}%)", e * 100.0));
-            let gap = match d.scaled_by {
-                Some(f) => format!("{gap}, {:.0}% of its times on a core", f * 100.0),
-                None => gap,
-            };
-            let gap = match d.unspanned_ms {
-                Some(u) => format!("{gap}, {u:.3} ms outside its spans added"),
-                None => gap,
-            };
-            out.push_str(&format!(
-                "  {arch} {:<14} model {:.3}, measured {measured}{gap}\n",
-                d.process, d.model_ms
-            ));
-            if let Some(b) = &d.background {
-                out.push_str(&format!(
-                    "  {arch} {:<14}   background {}\n",
-                    d.process,
-                    b.describe()
-                ));
-            }
-        }
-    }
-    out
 }

@@ -24,15 +24,23 @@
 //! utilisation to tell the wake from the background: calibrate on the sweep's points up to
 //! a moderate load (`crm-bench calibrate REPORT --points 5`). A process whose fit has no
 //! wake, or a negative part, keeps the straight line.
+//!
+//! The closed form's idle gaps are Poisson gaps between visits; in the model a visit finds
+//! its replica idle only since its last CPU work ended, a request's own statements and
+//! calls in between. So the held-in points are then replayed in the model ([`replay_wakes`])
+//! and each fitted wake scaled until the model's CPU of that process there matches the
+//! measured (two rounds).
 
 use std::collections::BTreeMap;
 
 use crm_sim::input::calibration::{Architecture, IdleWake};
 
 use super::background::usage;
-use super::calibrate::Traced;
+use super::calibrate::{Traced, alone};
 use super::demand::{held_in_mix, mix_total, scale_on_core, visits_per_request};
+use super::replay::{self, LoadEcho};
 use crate::results::model::DemandCheck;
+use crate::topology::Arch;
 
 /// Cooling times tried, ms.
 const TAUS_MS: [f64; 10] = [0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0];
@@ -153,13 +161,16 @@ fn wake_visits(arch: &Architecture, points: &[Traced<'_>]) -> BTreeMap<String, f
 /// rows (see the module's documentation); says what it did in `notes`. Call after
 /// [`super::background::estimate`]: it replaces the straight line's demand and background
 /// where a wake fits.
+/// Returns the processes given a wake, with their warm CPU per request (s).
 pub fn fit_idle_cpu(
-    name: &str,
+    kind: Arch,
     arch: &mut Architecture,
     checks: &mut [DemandCheck],
     points: &[Traced<'_>],
     notes: &mut Vec<String>,
-) {
+) -> BTreeMap<String, f64> {
+    let name = kind.to_string();
+    let mut fitted = BTreeMap::new();
     let rates: Vec<f64> = points.iter().map(|p| p.rate).collect();
     let distinct = rates.windows(2).filter(|w| w[1] > w[0] * 1.05).count() + 1;
     if distinct < MIN_RATES {
@@ -167,7 +178,7 @@ pub fn fit_idle_cpu(
             "{name}: CPU wake not fitted ({distinct} distinct held-in rates; it needs {MIN_RATES}: \
              calibrate with `--points 5`)"
         ));
-        return;
+        return fitted;
     }
     let visits = wake_visits(arch, points);
     let mut series: Vec<(String, f64, Vec<Point>)> = Vec::new();
@@ -208,7 +219,7 @@ pub fn fit_idle_cpu(
         notes.push(format!(
             "{name}: CPU wake not fitted (no process's CPU separates into background, warm and wake parts)"
         ));
-        return;
+        return fitted;
     };
     for (process, q, pts) in &series {
         let Some(f) = fit(pts, tau_ms / 1e3) else {
@@ -230,6 +241,7 @@ pub fn fit_idle_cpu(
             bg.cores = f.b;
         }
         check.wake_ms = Some(f.c * 1e3);
+        fitted.insert(process.clone(), f.a);
         if let Some(p) = arch.processes.get_mut(process) {
             p.background = f.b / instances as f64;
             p.idle_wake = Some(IdleWake {
@@ -249,6 +261,89 @@ pub fn fit_idle_cpu(
                 .map(|p| format!("{:.0} req/s {:.3} cores", p.x, p.cores))
                 .collect::<Vec<_>>()
                 .join(", ")
+        ));
+    }
+    fitted
+}
+
+/// The held-in points and how to replay them.
+pub struct Held<'a> {
+    pub points: &'a [Traced<'a>],
+    pub load: &'a LoadEcho,
+    pub cores: f64,
+}
+
+/// Rounds of replay and scaling.
+const ROUNDS: usize = 2;
+
+/// Replays `held` in the model and scales each `fitted` process's wake (and its `checks`
+/// row's `wake_ms`) (`fitted`: its warm
+/// CPU per request, s) so that the model's CPU of it there matches the measured: the wake's
+/// part of the measured CPU (beyond background and warm work) over the model's, weighted by
+/// the points' rates, within ×¼…×4.
+pub fn replay_wakes(
+    kind: Arch,
+    arch: &mut Architecture,
+    checks: &mut [DemandCheck],
+    fitted: &BTreeMap<String, f64>,
+    held: &Held<'_>,
+    notes: &mut Vec<String>,
+) {
+    if fitted.is_empty() {
+        return;
+    }
+    let mut total: BTreeMap<&str, f64> = fitted.keys().map(|k| (k.as_str(), 1.0)).collect();
+    for _ in 0..ROUNDS {
+        let cal = alone(kind, arch.clone(), "held-in replay");
+        let known = |op: &str| arch.ops.contains_key(op);
+        // Per process: Σ measured wake CPU, Σ modelled wake CPU (cores).
+        let mut sums: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+        for p in held.points {
+            let Some(s) = replay::open_point(kind, p.run, held.load, held.cores, &known) else {
+                notes.push(format!(
+                    "{kind}: a held-in point did not replay; the CPU wakes stay as fitted"
+                ));
+                return;
+            };
+            let Ok(out) = crm_sim::simulate(&cal, &s) else {
+                return;
+            };
+            for (process, warm) in fitted {
+                let (Some((x, cores, _)), Some(sim), Some(proc)) = (
+                    usage(p, process),
+                    out.processes.get(process),
+                    arch.processes.get(process),
+                ) else {
+                    continue;
+                };
+                let replicas = f64::from(sim.replicas_at_end.max(1));
+                let base = proc.background * replicas + warm * x;
+                let e = sums.entry(process.as_str()).or_default();
+                e.0 += cores - base;
+                e.1 += sim.cores_used - base;
+            }
+        }
+        for (process, (measured, modelled)) in sums {
+            if modelled <= 1e-9 || measured <= 0.0 {
+                continue;
+            }
+            let k = (measured / modelled).clamp(0.25, 4.0);
+            if let Some(w) = arch
+                .processes
+                .get_mut(process)
+                .and_then(|p| p.idle_wake.as_mut())
+            {
+                w.us *= k;
+                *total.entry(process).or_default() *= k;
+            }
+        }
+    }
+    for (process, k) in total {
+        if let Some(c) = checks.iter_mut().find(|c| c.process == process) {
+            c.wake_ms = c.wake_ms.map(|w| w * k);
+        }
+        notes.push(format!(
+            "{kind} {process}: CPU wake × {k:.2} after replaying the held-in points"
         ));
     }
 }
@@ -289,41 +384,5 @@ fn set_charged(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_known_wake_is_recovered_from_exact_points() {
-        let (b, a, c, tau_s, q) = (0.02, 1.2e-3, 1.0e-3, 2e-3, 1.0);
-        let pts: Vec<Point> = [20.0, 50.0, 100.0, 200.0, 300.0]
-            .into_iter()
-            .map(|x: f64| {
-                // The utilisation that the law itself gives (a fixed point).
-                let mut u = 0.0;
-                for _ in 0..200 {
-                    u = b + x * (a + c * (1.0 - u) / (1.0 + x * q * tau_s));
-                }
-                Point {
-                    x,
-                    cores: u,
-                    u,
-                    v: x * q,
-                }
-            })
-            .collect();
-        let f = fit(&pts, tau_s).expect("fits");
-        assert!((f.b - b).abs() < 1e-9, "{f:?}");
-        assert!((f.a - a).abs() < 1e-9, "{f:?}");
-        assert!((f.c - c).abs() < 1e-9, "{f:?}");
-        // A straight line through the same points has no wake to find.
-        let line: Vec<Point> = pts
-            .iter()
-            .map(|p| Point {
-                cores: b + p.x * a,
-                ..*p
-            })
-            .collect();
-        let g = fit(&line, tau_s);
-        assert!(g.is_none_or(|g| g.c.abs() < 1e-9), "{g:?}");
-    }
-}
+#[path = "idle_cpu_tests.rs"]
+mod tests;

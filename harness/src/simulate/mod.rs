@@ -4,7 +4,8 @@
 //! produces is *simulated*, and says so wherever it is shown.
 //!
 //! # Layout
-//! - [`calibrate`]: `crm-bench calibrate` — a calibration from a report's held-in points;
+//! - [`calibrate`]: `crm-bench calibrate` — a calibration from a report's held-in points
+//!   ([`calibration_text`]: the file and table it prints);
 //!   [`tree`] converts one measured span-tree shape, [`architecture`] the rest of an
 //!   architecture (processes, events, policies), [`dists`] the distributions; [`overlap`]
 //!   cuts statements that ran in parallel inside one span to their wall time.
@@ -21,6 +22,7 @@
 pub mod architecture;
 pub mod background;
 pub mod calibrate;
+pub mod calibration_text;
 pub mod cores;
 pub mod demand;
 pub mod dists;

@@ -17,10 +17,10 @@
 
 use std::collections::BTreeMap;
 
+use crm_sim::DistSpec;
 use crm_sim::input::calibration::{Architecture, Node, Operation, Shape};
-use crm_sim::{CALIBRATION_SCHEMA, Calibration, DistSpec};
 
-use super::calibrate::{Traced, set_architecture};
+use super::calibrate::{Traced, alone};
 use super::dists::{sampled_mean, scaled};
 use super::overlap::op_time;
 use super::replay::{self, LoadEcho};
@@ -91,13 +91,7 @@ fn gaps(
     load: &LoadEcho,
     cores: f64,
 ) -> Option<BTreeMap<String, (f64, f64)>> {
-    let mut cal = Calibration {
-        schema: CALIBRATION_SCHEMA.to_owned(),
-        source: "held-in replay".into(),
-        monolith: None,
-        micro: None,
-    };
-    set_architecture(&mut cal, arch_kind, arch.clone());
+    let cal = alone(arch_kind, arch.clone(), "held-in replay");
     let known = |op: &str| arch.ops.contains_key(op);
     let mut sums: BTreeMap<String, (f64, f64, f64)> = BTreeMap::new();
     for p in points {

@@ -227,8 +227,8 @@ pub struct Process {
     pub idle_wake: Option<IdleWake>,
 }
 
-/// A visit (a node's self time, or a statement on a database) that finds its replica with
-/// no CPU work for τ costs `us × (1 − e^(−τ / tau_ms))` more: a lone request wakes parked
+/// A visit (a node entering the process — the root, a call, an event — or the first
+/// statement of a node on a database) that finds its replica with no CPU work for τ costs `us × (1 − e^(−τ / tau_ms))` more: a lone request wakes parked
 /// threads and halted cores and meets cold caches, so the real system is faster under
 /// moderate load than alone, and spends less CPU per request near saturation, where its
 /// replicas are never idle, than at light load.

@@ -58,6 +58,8 @@ pub(crate) struct Frame {
     wait_ns: f64,
     /// The current statement's wait for its database replica to wake.
     db_wake_ns: f64,
+    /// Whether its next statement is its first (the one that may find the database idle).
+    first_statement: bool,
     since: Time,
     group: u16,
     pending: u16,
@@ -84,11 +86,18 @@ impl Sim<'_> {
             statement_ns: 0.0,
             wait_ns: 0.0,
             db_wake_ns: 0.0,
+            first_statement: false,
             since: now,
             group: 0,
             pending: 0,
         });
-        let (wake_cpu, wake_wait) = self.wake(now, replica);
+        // A wake is paid on entering the process (the root, a call, an event), not by a
+        // node it runs itself right after its parent.
+        let (wake_cpu, wake_wait) = if self.m.ops[op].shapes[shape][node].remote {
+            self.wake(now, replica)
+        } else {
+            (0.0, 0.0)
+        };
         let def = &self.m.ops[op].shapes[shape][node];
         let unspanned = self.m.procs[self.replicas[replica].proc].unspanned;
         if def.remote && unspanned > 0.0 {
@@ -159,6 +168,7 @@ impl Sim<'_> {
             return self.children(now, f);
         }
         fr.statements = k;
+        fr.first_statement = true;
         fr.phase = Phase::Pool;
         fr.since = now;
         let r = fr.replica;
@@ -203,7 +213,12 @@ impl Sim<'_> {
             .and_then(|p| self.pick_up(p));
         match db {
             Some(d) => {
-                let (wake_cpu, wake_wait) = self.wake(now, d);
+                // Only a node's first statement may find the database idle: the next ones
+                // follow it within a round trip.
+                let first = std::mem::take(
+                    &mut self.frames.get_mut(f).expect("live frame").first_statement,
+                );
+                let (wake_cpu, wake_wait) = if first { self.wake(now, d) } else { (0.0, 0.0) };
                 self.frames.get_mut(f).expect("live frame").db_wake_ns = wake_wait;
                 self.cpu
                     .submit(now, d, work + wake_cpu, Job::Frame(f), &mut self.completed)
