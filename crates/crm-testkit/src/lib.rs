@@ -2,7 +2,8 @@
 //! API contract suite.
 //!
 //! # Layout
-//! - [`pg`]: a private PostgreSQL 15 cluster in a temp dir on a free port.
+//! - [`pg`]: a private PostgreSQL 15 cluster in a temp dir on a free port; [`pg::DetachedPg`]
+//!   one that outlives its starter (`crm-bench up`).
 //! - [`nats`]: a private `nats-server` with JetStream, in a temp dir on a free port.
 //! - [`contract`]: the API contract suite, speaking only HTTP to a base URL.
 //! - [`net`]: free ports and waiting for a TCP listener.
