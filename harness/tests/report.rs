@@ -44,6 +44,13 @@ fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
+/// `crm-bench report DIR`, to run.
+fn crm_bench_report(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_crm-bench"));
+    c.arg("report").arg(dir);
+    c
+}
+
 fn verdict<'a>(vs: &'a [Verdict], metric: &str, measure_starts: &str) -> &'a Verdict {
     vs.iter()
         .find(|v| v.metric == metric && v.measure.starts_with(measure_starts))
@@ -238,9 +245,7 @@ fn results_without_experiments_render_a_report_that_says_so() {
 fn without_a_font_the_pngs_are_skipped_with_a_clear_message_and_the_rest_is_written() {
     let (dir, _) = rendered(&fixture());
     let no_fonts = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_crm-bench"))
-        .arg("report")
-        .arg(dir.path())
+    let out = crm_bench_report(dir.path())
         .env("CRM_BENCH_FONT_DIR", no_fonts.path())
         .output()
         .unwrap();

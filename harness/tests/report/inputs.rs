@@ -1,11 +1,9 @@
 //! A report re-rendered from its results.json is identical; a results.json of another
 //! schema version, or malformed, is refused with a clear message and renders nothing.
 
-use std::process::Command;
-
 use crm_bench::report;
 
-use super::{fixture, fixture_path, rendered, snapshot};
+use super::{crm_bench_report, fixture, fixture_path, rendered, snapshot};
 
 #[test]
 fn report_dir_re_renders_identically_from_results_json() {
@@ -14,11 +12,7 @@ fn report_dir_re_renders_identically_from_results_json() {
     // Stale output goes: a chart of an experiment that is no longer there would linger.
     std::fs::write(dir.path().join("scaling-old.png"), b"stale").unwrap();
     std::fs::remove_file(dir.path().join("index.html")).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_crm-bench"))
-        .arg("report")
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = crm_bench_report(dir.path()).output().unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -47,11 +41,7 @@ fn a_results_json_of_another_schema_version_is_refused_clearly() {
             && err.contains("reads \"crm-bench/results/v1\" or \"crm-bench/results/v2\""),
         "{err}"
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_crm-bench"))
-        .arg("report")
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = crm_bench_report(dir.path()).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("crm-bench/results/v9"));
     assert!(
