@@ -6,7 +6,7 @@
 //! and PostgreSQL's CPU per request falls steadily with the rate, from ~2.3 ms at 200 req/s
 //! to ~1.3 ms at 800, where the core is never idle; a straight line `CPU = B + b·X` through
 //! the light-load points charges the light-load cost at every rate and saturates far too
-//! early (the knee −40%).
+//! early (the knee −46% on that run, README "Simulation").
 //!
 //! The model's mechanism is the idle wake ([`crm_sim::input::calibration::IdleWake`]) with
 //! its whole cost on a core (`cpu = 1`): a visit finding its replica idle for τ burns

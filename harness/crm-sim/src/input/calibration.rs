@@ -228,10 +228,11 @@ pub struct Process {
 }
 
 /// A visit (a node entering the process — the root, a call, an event — or the first
-/// statement of a node on a database) that finds its replica with no CPU work for τ costs `us × (1 − e^(−τ / tau_ms))` more: a lone request wakes parked
-/// threads and halted cores and meets cold caches, so the real system is faster under
-/// moderate load than alone, and spends less CPU per request near saturation, where its
-/// replicas are never idle, than at light load.
+/// statement of a node on a database) that finds its replica with no CPU work for τ costs
+/// `us × (1 − e^(−τ / tau_ms))` more: a lone request wakes parked threads and halted cores
+/// and meets cold caches, so the real system is faster under moderate load than alone, and
+/// spends less CPU per request near saturation, where its replicas are never idle, than at
+/// light load.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdleWake {
