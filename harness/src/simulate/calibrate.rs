@@ -169,7 +169,8 @@ pub fn calibrate(results: &Results, report: &str, opts: &Options) -> anyhow::Res
     };
     let mut sources = Vec::new();
     for run in archs {
-        let points = held_in(run, opts);
+        let points =
+            background::set_aside(held_in(run, opts), &run.arch.to_string(), &mut out.notes);
         if points.is_empty() {
             out.notes.push(format!(
                 "{}: no traced sweep point, not calibrated",
