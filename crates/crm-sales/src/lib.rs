@@ -4,9 +4,10 @@
 //! # Layout
 //! - [`domain`]: the stage rules (won, lost, closed, reopen) without I/O.
 //! - [`pipeline`], [`stage`]: pipelines, their stages, the lazily created default pipeline;
-//!   `stage_plan` the stages a new pipeline starts with.
+//!   `stage_plan` the stages a new pipeline starts with, `stage/body.rs` a stage's bodies.
 //! - [`opportunity`]: the record and its bodies; `write` holds its [`Writer`] rules and the
-//!   move/reopen actions, `resolve` the pipeline, stage and customer references they check.
+//!   move/reopen actions (`write/columns.rs` the columns a write stores and its 422),
+//!   `resolve` the pipeline, stage and customer references they check.
 //! - [`history`]: the append-only stage history.
 //! - [`events`]: the stage events, and [`SalesEvents`], the handler re-pointing references
 //!   when customers are merged.

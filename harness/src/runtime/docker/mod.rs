@@ -13,7 +13,7 @@
 //! # Layout
 //! - [`client`]: the engine client (bollard), API version negotiated; [`error`]: its errors,
 //!   one per operation.
-//! - [`images`]: the base image (debootstrap), postgres, nats and CRM images.
+//! - [`images`]: the base image (debootstrap, `images/base.rs`), postgres, nats and CRM images.
 //! - [`containers`]: names, labels, commands, limits of each container; stats as samples.
 //! - [`ready`]: waiting until a container's service answers.
 
