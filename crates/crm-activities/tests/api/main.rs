@@ -1,6 +1,7 @@
 //! The activities context through HTTP, on a real PostgreSQL, behind the real edge stack;
 //! event handlers are driven with `crm_core::outbox::apply` as the relay would.
 
+mod access;
 mod activities;
 mod client;
 mod linked;
