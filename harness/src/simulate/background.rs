@@ -41,16 +41,17 @@ fn samples(points: &[Traced<'_>], process: &str) -> Vec<Sample> {
 /// `process` at point `p`: the achieved rate, its CPU seconds per second over the whole run
 /// (warm-up included, as sampled) and its instances; `None` when no CPU was sampled for it.
 pub fn usage(p: &Traced<'_>, process: &str) -> Option<(f64, f64, usize)> {
+    sampled(p, |instance| process_of(instance) == process)
+}
+
+/// [`usage`] of the instances `keep` accepts.
+fn sampled(p: &Traced<'_>, keep: impl Fn(&str) -> bool) -> Option<(f64, f64, usize)> {
     let r = p.run;
     let wall = r.warmup_s + r.duration_s;
     if r.duration_s <= 0.0 || wall <= 0.0 {
         return None;
     }
-    let mine: Vec<_> = r
-        .resources
-        .iter()
-        .filter(|u| process_of(&u.instance) == process)
-        .collect();
+    let mine: Vec<_> = r.resources.iter().filter(|u| keep(&u.instance)).collect();
     if mine.is_empty() {
         return None;
     }
@@ -83,15 +84,14 @@ pub fn set_aside<'a>(
     arch: &str,
     notes: &mut Vec<String>,
 ) -> Vec<Traced<'a>> {
-    let xy: Vec<(f64, f64)> = points
+    // Every process's CPU together: a disturbance need not stay in one process.
+    let Some(xy) = points
         .iter()
-        .map(|p| {
-            let r = p.run;
-            let wall = r.warmup_s + r.duration_s;
-            let cores = r.resources.iter().map(|u| u.cpu_s).sum::<f64>() / wall.max(1e-9);
-            (r.requests as f64 / r.duration_s.max(1e-9), cores)
-        })
-        .collect();
+        .map(|p| sampled(p, |_| true).map(|(x, cores, _)| (x, cores)))
+        .collect::<Option<Vec<(f64, f64)>>>()
+    else {
+        return points;
+    };
     let Some((i, predicted)) = outlier(&xy) else {
         return points;
     };

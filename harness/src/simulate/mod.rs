@@ -10,7 +10,8 @@
 //!   architecture (processes, events, policies), [`dists`] the distributions; [`overlap`]
 //!   cuts statements that ran in parallel inside one span to their wall time.
 //! - [`demand`]: service demand per process, from the trees and by the utilisation law;
-//!   [`background`] the CPU a process burns outside any request span; [`warm`] how much
+//!   [`background`] the CPU a process burns outside any request span (and a
+//!   held-in point whose CPU stands off the others', set aside); [`warm`] how much
 //!   faster a process is when recently busy than when found idle; [`idle_cpu`] how much
 //!   less CPU it spends per request when it is.
 //! - [`replay`]: a measured point (sweep rate, scale step, fault window) as a crm-sim
